@@ -1,0 +1,132 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/klayslave/klayslave/stats"
+	"github.com/klayslave/klayslave/tc"
+)
+
+// stampRecorder keeps the time of every recorded request.
+type stampRecorder struct {
+	mu    sync.Mutex
+	times []time.Time
+	fails int
+}
+
+func (s *stampRecorder) Success(string, string, time.Duration, int64) {
+	s.mu.Lock()
+	s.times = append(s.times, time.Now())
+	s.mu.Unlock()
+}
+
+func (s *stampRecorder) Failure(string, string, time.Duration, error) {
+	s.mu.Lock()
+	s.times = append(s.times, time.Now())
+	s.fails++
+	s.mu.Unlock()
+}
+
+// pacingRun runs task with users users capped at rps for d, and returns the
+// achieved rate (requests between the first and the last, over that time)
+// and the largest 100 ms window relative to the mean window.
+func pacingRun(b *testing.B, task tc.Task, users int, rps float64, d time.Duration) (achieved, peak float64, fails int) {
+	rec := &stampRecorder{}
+	r := New(Config{Tasks: []Task{{Name: "t", Task: task}}, Recorder: rec, MaxRPS: rps})
+	r.Spawn(map[string]int{"User": users})
+	time.Sleep(d)
+	r.StopAll()
+	ts := rec.times
+	sort.Slice(ts, func(i, j int) bool { return ts[i].Before(ts[j]) })
+	if len(ts) < 2 {
+		b.Fatalf("only %d requests", len(ts))
+	}
+	span := ts[len(ts)-1].Sub(ts[0])
+	achieved = float64(len(ts)-1) / span.Seconds()
+	// Whole 100 ms windows from the first request.
+	const win = 100 * time.Millisecond
+	counts := make([]int, int(span/win))
+	for _, t := range ts {
+		if i := int(t.Sub(ts[0]) / win); i < len(counts) {
+			counts[i]++
+		}
+	}
+	maxc, sum := 0, 0
+	for _, c := range counts {
+		sum += c
+		maxc = max(maxc, c)
+	}
+	mean := float64(sum) / float64(len(counts))
+	return achieved, float64(maxc) / mean, rec.fails
+}
+
+// BenchmarkPacing checks -max-rps accuracy and smoothness on noop and on
+// rpcPing against a local JSON-RPC sink. Run it once per rate:
+//
+//	go test ./runner -run=^$ -bench=Pacing -benchtime=1x
+func BenchmarkPacing(b *testing.B) {
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		_, _ = io.WriteString(w, `{"jsonrpc":"2.0","id":1,"result":"0x1"}`)
+	}))
+	defer sink.Close()
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 200
+	env := &tc.Env{MCEndpoint: sink.URL, HTTP: &http.Client{Transport: tr}}
+	reg := tc.Builtin()
+	for _, name := range []string{"noop", "rpcPing"} {
+		c, _ := reg.Lookup(name)
+		task, err := c.New(context.Background(), env)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, rps := range []float64{10, 100, 1000, 10000} {
+			d := 5 * time.Second
+			if rps == 10 {
+				d = 20 * time.Second // 200 requests, so 1 % is 2 requests
+			}
+			b.Run(fmt.Sprintf("%s/rps=%v", name, rps), func(b *testing.B) {
+				for i := 0; i < b.N; i++ {
+					achieved, peak, fails := pacingRun(b, task, 100, rps, d)
+					b.ReportMetric(achieved, "req/s")
+					b.ReportMetric(achieved/rps, "achieved/target")
+					b.ReportMetric(peak, "peak100ms/mean")
+					if fails > 0 {
+						b.Errorf("%d failures", fails)
+					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkMemory10kUsers measures the heap held by 10,000 paced noop users.
+//
+//	go test ./runner -run=^$ -bench=Memory -benchtime=1x
+func BenchmarkMemory10kUsers(b *testing.B) {
+	c, _ := tc.Builtin().Lookup("noop")
+	task, _ := c.New(context.Background(), &tc.Env{})
+	for i := 0; i < b.N; i++ {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		r := New(Config{Tasks: []Task{{Name: "noop", Task: task}}, Recorder: stats.NewCollector(nil), MaxRPS: 1000})
+		r.Spawn(map[string]int{"User": 10000})
+		time.Sleep(time.Second)
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		r.StopAll()
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/10000, "heapB/user")
+		b.ReportMetric(float64(after.StackInuse-before.StackInuse)/10000, "stackB/user")
+		b.ReportMetric(float64(after.Sys)/(1<<20), "sysMiB")
+	}
+}

@@ -1,0 +1,21 @@
+package tc
+
+import (
+	"context"
+
+	"github.com/klayslave/klayslave/stats"
+)
+
+// noop records a successful zero-time request without any I/O. It measures
+// klayslave's own overhead: pacing, user scheduling and stats recording.
+func noop() Case {
+	return Case{
+		Name:        "noop",
+		Description: "does nothing and records success; measures klayslave's own overhead",
+		New: func(context.Context, *Env) (Task, error) {
+			return TaskFunc(func(_ context.Context, rec stats.Recorder) {
+				rec.Success("noop", "noop", 0, 0)
+			}), nil
+		},
+	}
+}

@@ -1,0 +1,126 @@
+// Package tc holds klayslave's built-in test cases and their registry.
+//
+// A test case is prepared once per worker (Case.New), which returns a Task.
+// Every user goroutine then calls Task.Run in a loop, paced by the runner; one
+// call is one iteration and usually one request, reported to a stats.Recorder.
+package tc
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/klayslave/klayslave/stats"
+)
+
+// Task runs one iteration of a test case. It must be safe for concurrent use.
+type Task interface {
+	Run(ctx context.Context, rec stats.Recorder)
+}
+
+// TaskFunc adapts a function to Task.
+type TaskFunc func(ctx context.Context, rec stats.Recorder)
+
+// Run implements Task.
+func (f TaskFunc) Run(ctx context.Context, rec stats.Recorder) { f(ctx, rec) }
+
+// Env is what a test case may use while it prepares.
+type Env struct {
+	MCEndpoint string
+	SCEndpoint string
+	// HTTP is shared by all users; its pool is sized for the user count.
+	HTTP *http.Client
+	Log  *slog.Logger
+}
+
+// Case describes one built-in test case.
+type Case struct {
+	Name        string
+	Aliases     []string
+	Description string
+	// Weight is the relative share of iterations a user gives this case
+	// when it runs several (-tc a,b). Zero means 1.
+	Weight int
+	// New prepares the case once, before the load starts.
+	New func(ctx context.Context, env *Env) (Task, error)
+}
+
+// Registry finds test cases by name or alias.
+type Registry struct {
+	cases  []Case
+	byName map[string]int
+}
+
+// NewRegistry returns a registry of the given cases.
+func NewRegistry(cases ...Case) *Registry {
+	r := &Registry{byName: map[string]int{}}
+	for _, c := range cases {
+		r.cases = append(r.cases, c)
+		i := len(r.cases) - 1
+		r.byName[c.Name] = i
+		for _, a := range c.Aliases {
+			r.byName[a] = i
+		}
+	}
+	return r
+}
+
+// Builtin returns the registry of every built-in test case.
+func Builtin() *Registry {
+	return NewRegistry(
+		noop(),
+		rpcPing(),
+	)
+}
+
+// All returns every case, sorted by name.
+func (r *Registry) All() []Case {
+	out := append([]Case(nil), r.cases...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Names returns every canonical name, sorted.
+func (r *Registry) Names() []string {
+	var names []string
+	for _, c := range r.All() {
+		names = append(names, c.Name)
+	}
+	return names
+}
+
+// Lookup finds a case by name or alias.
+func (r *Registry) Lookup(name string) (Case, bool) {
+	i, ok := r.byName[name]
+	if !ok {
+		return Case{}, false
+	}
+	return r.cases[i], true
+}
+
+// Parse resolves a comma-separated -tc value. Duplicates are kept once.
+func (r *Registry) Parse(list string) ([]Case, error) {
+	var out []Case
+	seen := map[string]bool{}
+	for _, name := range strings.Split(list, ",") {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			continue
+		}
+		c, ok := r.Lookup(name)
+		if !ok {
+			return nil, fmt.Errorf("unknown test case %q in -tc; valid names: %s", name, strings.Join(r.Names(), ", "))
+		}
+		if !seen[c.Name] {
+			seen[c.Name] = true
+			out = append(out, c)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("-tc names no test case; give one or more of: %s", strings.Join(r.Names(), ", "))
+	}
+	return out, nil
+}
