@@ -1,0 +1,68 @@
+// Package contracts carries the ABI and bytecode of the contracts klayslave
+// deploys and calls: Kaia's bridge and its bridge-compatible ERC-20 and
+// ERC-721 (ServiceChainToken, ServiceChainNFT), taken from
+// github.com/kaiachain/kaia@v1.0.3.
+//
+// The JSON files are build artifacts written by devnet/cmd/genartifacts,
+// because Kaia's generated bindings need a linker flag that the main module
+// must not need. Regenerate with:
+//
+//	cd devnet && go run -ldflags=-checklinkname=0 ./cmd/genartifacts ../contracts
+package contracts
+
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/kaiachain/kaia/accounts/abi"
+	"github.com/kaiachain/kaia/common"
+)
+
+//go:embed *.json
+var files embed.FS
+
+// Contract is a parsed ABI with the creation bytecode.
+type Contract struct {
+	Name string
+	ABI  abi.ABI
+	Bin  []byte
+}
+
+// Names of the shipped contracts.
+const (
+	Bridge            = "Bridge"
+	ServiceChainToken = "ServiceChainToken"
+	ServiceChainNFT   = "ServiceChainNFT"
+)
+
+// Load parses one shipped contract by name.
+func Load(name string) (*Contract, error) {
+	data, err := files.ReadFile(name + ".json")
+	if err != nil {
+		return nil, fmt.Errorf("no contract artifact %q", name)
+	}
+	var art struct {
+		ABI json.RawMessage `json:"abi"`
+		Bin string          `json:"bin"`
+	}
+	if err := json.Unmarshal(data, &art); err != nil {
+		return nil, fmt.Errorf("contract artifact %s: %w", name, err)
+	}
+	parsed, err := abi.JSON(strings.NewReader(string(art.ABI)))
+	if err != nil {
+		return nil, fmt.Errorf("contract artifact %s: %w", name, err)
+	}
+	return &Contract{Name: name, ABI: parsed, Bin: common.FromHex(art.Bin)}, nil
+}
+
+// DeployData returns the creation bytecode followed by the encoded
+// constructor arguments.
+func (c *Contract) DeployData(args ...any) ([]byte, error) {
+	enc, err := c.ABI.Pack("", args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s constructor: %w", c.Name, err)
+	}
+	return append(append([]byte{}, c.Bin...), enc...), nil
+}
