@@ -39,7 +39,12 @@ func (s *stampRecorder) Failure(string, string, time.Duration, error) {
 // pacingRun runs task with users users capped at rps for d, and returns the
 // achieved rate (requests between the first and the last, over that time)
 // and the largest 100 ms window relative to the mean window.
-func pacingRun(b *testing.B, task tc.Task, users int, rps float64, d time.Duration) (achieved, peak float64, fails int) {
+//
+// At 10 rps a 100 ms window holds one request on average, so one window with
+// two (a pair 99 ms apart, split by the window edges) reads as 2× the mean;
+// minGap, the closest two requests relative to the 1/rps interval, shows
+// whether that is a burst or not.
+func pacingRun(b *testing.B, task tc.Task, users int, rps float64, d time.Duration) (achieved, peak, minGap float64, fails int) {
 	rec := &stampRecorder{}
 	r := New(Config{Tasks: []Task{{Name: "t", Task: task}}, Recorder: rec, MaxRPS: rps})
 	r.Spawn(map[string]int{"User": users})
@@ -66,7 +71,11 @@ func pacingRun(b *testing.B, task tc.Task, users int, rps float64, d time.Durati
 		maxc = max(maxc, c)
 	}
 	mean := float64(sum) / float64(len(counts))
-	return achieved, float64(maxc) / mean, rec.fails
+	gap := span
+	for i := 1; i < len(ts); i++ {
+		gap = min(gap, ts[i].Sub(ts[i-1]))
+	}
+	return achieved, float64(maxc) / mean, gap.Seconds() * rps, rec.fails
 }
 
 // BenchmarkPacing checks -max-rps accuracy and smoothness on noop and on
@@ -96,10 +105,11 @@ func BenchmarkPacing(b *testing.B) {
 			}
 			b.Run(fmt.Sprintf("%s/rps=%v", name, rps), func(b *testing.B) {
 				for i := 0; i < b.N; i++ {
-					achieved, peak, fails := pacingRun(b, task, 100, rps, d)
+					achieved, peak, minGap, fails := pacingRun(b, task, 100, rps, d)
 					b.ReportMetric(achieved, "req/s")
 					b.ReportMetric(achieved/rps, "achieved/target")
 					b.ReportMetric(peak, "peak100ms/mean")
+					b.ReportMetric(minGap, "mingap/interval")
 					if fails > 0 {
 						b.Errorf("%d failures", fails)
 					}
