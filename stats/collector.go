@@ -143,14 +143,14 @@ func (c *Collector) log(method, name string, elapsed time.Duration, contentLengt
 // sha256("{method}.{name}.{error!r}"). The master only merges by key, but
 // using Locust's formula lets our rows merge with Python workers' rows.
 func ErrorKey(method, name, msg string) string {
-	sum := sha256.Sum256([]byte(method + "." + name + "." + pyRepr(msg)))
+	sum := sha256.Sum256([]byte(method + "." + name + "." + PyRepr(msg)))
 	return hex.EncodeToString(sum[:])
 }
 
-// pyRepr is Python's repr() of a str: single quotes unless the text holds a
+// PyRepr is Python's repr() of a str: single quotes unless the text holds a
 // single quote and no double quote; backslash escapes for \\, the quote,
 // \t \n \r and other control characters; printable Unicode as is.
-func pyRepr(s string) string {
+func PyRepr(s string) string {
 	quote := byte('\'')
 	if strings.ContainsRune(s, '\'') && !strings.ContainsRune(s, '"') {
 		quote = '"'

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// options holds every flag. The names and defaults of the seed's flags are
+// kept exactly, so its command line still works:
+//
+//	./klayslave -max-rps 10 -mcKey=... -scKey=... -tc="scValueTransferTc"
+type options struct {
+	// The seed's flags.
+	maxRPS     float64
+	mcKey      string
+	scKey      string
+	tc         string
+	numMcUser  int
+	numScUser  int
+	mcEndpoint string
+	scEndpoint string
+	masterHost string
+	masterPort int
+
+	// Ours.
+	mcKeyFile      string
+	scKeyFile      string
+	ramp           time.Duration
+	locustProtocol string
+	logDir         string
+	noSweep        bool
+
+	// Standalone (klayslave run).
+	users          int
+	spawnRate      float64
+	runTime        time.Duration
+	failRatio      float64
+	reportInterval time.Duration
+}
+
+// usageError is bad input: one line on stderr and exit code 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return usageError{fmt.Sprintf(format, args...)}
+}
+
+// newFlagSet declares the flags for a command. standalone adds the flags of
+// `klayslave run`.
+func newFlagSet(name string, o *options, standalone bool) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are reported by parseFlags, in one line
+	fs.Float64Var(&o.maxRPS, "max-rps", 0, "cap on iterations per second for this worker (0: closed loop)")
+	fs.StringVar(&o.mcKey, "mcKey", "", "main-chain funder private key (hex); prefer $KLAYSLAVE_MC_KEY or -mcKeyFile")
+	fs.StringVar(&o.scKey, "scKey", "", "service-chain funder private key (hex); prefer $KLAYSLAVE_SC_KEY or -scKeyFile")
+	fs.StringVar(&o.tc, "tc", "", "comma-separated test cases to run (see 'klayslave list')")
+	fs.IntVar(&o.numMcUser, "numMcUser", 10, "number of main-chain test accounts")
+	fs.IntVar(&o.numScUser, "numScUser", 10, "number of service-chain test accounts")
+	fs.StringVar(&o.mcEndpoint, "mcEndpoint", "http://localhost:8545", "main-chain node RPC endpoint")
+	fs.StringVar(&o.scEndpoint, "scEndpoint", "http://localhost:7545", "service-chain node RPC endpoint")
+	fs.StringVar(&o.masterHost, "master-host", "127.0.0.1", "Locust master host")
+	fs.Func("master-port", "Locust master port (default 5557)", func(s string) error {
+		p, err := strconv.Atoi(s)
+		if err != nil || p < 1 || p > 65535 {
+			return errors.New("want a port number from 1 to 65535")
+		}
+		o.masterPort = p
+		return nil
+	})
+	o.masterPort = 5557
+	fs.StringVar(&o.mcKeyFile, "mcKeyFile", "", "file holding the main-chain funder key")
+	fs.StringVar(&o.scKeyFile, "scKeyFile", "", "file holding the service-chain funder key")
+	fs.DurationVar(&o.ramp, "ramp", 0, "raise the -max-rps cap linearly from 1/s over this long (e.g. 30s)")
+	fs.StringVar(&o.locustProtocol, "locust-protocol", "2", "Locust master protocol: 2 (Locust 2.x) or 0.9")
+	fs.StringVar(&o.logDir, "log-dir", ".", "directory for log and state files (named by funder address)")
+	fs.BoolVar(&o.noSweep, "no-sweep", false, "leave the test accounts' funds where they are at the end")
+	if standalone {
+		fs.IntVar(&o.users, "users", 10, "number of users")
+		fs.Float64Var(&o.spawnRate, "spawn-rate", 10, "users started per second")
+		fs.DurationVar(&o.runTime, "run-time", 30*time.Second, "how long to run once all users are started")
+		fs.Float64Var(&o.failRatio, "fail-ratio", 0, "exit 1 when failures/requests exceeds this (0 to 1)")
+		fs.DurationVar(&o.reportInterval, "report-interval", 3*time.Second, "how often to print the live table")
+	}
+	return fs
+}
+
+// parseFlags parses args and validates them. Every error is a usageError.
+func parseFlags(fs *flag.FlagSet, args []string, o *options) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usagef("%s; run '%s -h' for the flags", flagMessage(err), fs.Name())
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q; flags go before it, and commands are: run, list, check, sweep", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	switch {
+	case o.maxRPS < 0:
+		return usagef("-max-rps must be 0 (no cap) or more, got %v", o.maxRPS)
+	case o.ramp < 0:
+		return usagef("-ramp must be a positive duration such as 30s, got %v", o.ramp)
+	case o.numMcUser < 0 || o.numScUser < 0:
+		return usagef("-numMcUser and -numScUser must be 0 or more")
+	case set["tc"] && strings.Trim(o.tc, ", ") == "":
+		return usagef("-tc is empty; give test case names such as -tc=rpcPing (see 'klayslave list')")
+	case o.locustProtocol != "2" && o.locustProtocol != "0.9":
+		return usagef("-locust-protocol must be 2 or 0.9, got %q", o.locustProtocol)
+	case o.users < 0 || o.spawnRate < 0 || o.runTime < 0:
+		return usagef("-users, -spawn-rate and -run-time must not be negative")
+	case o.failRatio < 0 || o.failRatio > 1:
+		return usagef("-fail-ratio must be between 0 and 1, got %v", o.failRatio)
+	}
+	return nil
+}
+
+// flagMessage rewrites the flag package's errors into one line. It never
+// repeats a value given to a key flag.
+func flagMessage(err error) string {
+	msg := err.Error()
+	for _, secret := range []string{"mcKey", "scKey"} {
+		if strings.Contains(msg, "-"+secret+":") || strings.Contains(msg, "-"+secret+" ") {
+			return "invalid value for -" + secret
+		}
+	}
+	if name, ok := strings.CutPrefix(msg, "flag needs an argument: "); ok {
+		return name + " needs a value"
+	}
+	return msg
+}

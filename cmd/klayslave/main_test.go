@@ -1,0 +1,84 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+func runArgs(args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// Bad input: exit code 2 and exactly one line that names the problem.
+func TestBadInputExitsTwoWithOneLine(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-tc"}, "-tc needs a value"},
+		{[]string{"-tc="}, "-tc is empty"},
+		{[]string{"-max-rps", "10"}, "-tc is required"},
+		{[]string{"-tc=nosuchTc"}, `unknown test case "nosuchTc" in -tc; valid names: noop, rpcPing`},
+		{[]string{"-tc=noop", "-max-rps", "-5"}, "-max-rps must be 0 (no cap) or more"},
+		{[]string{"-tc=noop", "-master-port", "55x"}, `invalid value "55x" for flag -master-port: want a port number from 1 to 65535`},
+		{[]string{"-tc=noop", "-master-port", "70000"}, "want a port number"},
+		{[]string{"-tc=noop", "-locust-protocol", "1.0"}, "-locust-protocol must be 2 or 0.9"},
+		{[]string{"run", "-tc=noop", "-fail-ratio", "2"}, "-fail-ratio must be between 0 and 1"},
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"-tc=noop", "stray"}, `unexpected argument "stray"`},
+	}
+	for _, c := range cases {
+		code, _, stderr := runArgs(c.args...)
+		if code != 2 {
+			t.Errorf("%v: exit code %d, want 2", c.args, code)
+		}
+		if strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: stderr = %q, want one line containing %q", c.args, stderr, c.want)
+		}
+	}
+}
+
+// A bad key value is never echoed back.
+func TestKeyValueNeverEchoed(t *testing.T) {
+	const secret = "74d94a471b8c88eab6f8cd4322047cd4bccd54dc93b861d2509d158a026eeec7"
+	_, out, errs := runArgs("-mcKey="+secret, "-tc=nosuch")
+	if strings.Contains(out+errs, secret) {
+		t.Fatalf("key echoed: %q", out+errs)
+	}
+}
+
+// The seed's command line parses verbatim, in both -flag and --flag forms.
+func TestSeedCommandLineParses(t *testing.T) {
+	for _, dash := range []string{"-", "--"} {
+		var o options
+		fs := newFlagSet("klayslave", &o, false)
+		args := []string{dash + "max-rps", "10", dash + "mcKey=74d94a471b8c88eab6f8cd4322047cd4bccd54dc93b861d2509d158a026eeec7",
+			dash + "scKey=e70e12c0be35c27a157a66d4f1ae84ab1a25d4673f63af6f081284ccae6f942b", dash + "tc=scValueTransferTc",
+			dash + "numMcUser", "3", dash + "numScUser", "4", dash + "mcEndpoint", "http://a:1", dash + "scEndpoint", "http://b:2",
+			dash + "master-host", "10.0.0.9", dash + "master-port", "5600"}
+		if err := parseFlags(fs, args, &o); err != nil {
+			t.Fatalf("%s form: %v", dash, err)
+		}
+		if o.maxRPS != 10 || o.tc != "scValueTransferTc" || o.numMcUser != 3 || o.numScUser != 4 ||
+			o.mcEndpoint != "http://a:1" || o.scEndpoint != "http://b:2" || o.masterHost != "10.0.0.9" || o.masterPort != 5600 ||
+			!strings.HasPrefix(o.mcKey, "74d9") || !strings.HasPrefix(o.scKey, "e70e") {
+			t.Fatalf("%s form parsed to %+v", dash, o)
+		}
+	}
+	var o options
+	if err := parseFlags(newFlagSet("klayslave", &o, false), nil, &o); err != nil || o.masterPort != 5557 ||
+		o.masterHost != "127.0.0.1" || o.numMcUser != 10 || o.mcEndpoint != "http://localhost:8545" || o.scEndpoint != "http://localhost:7545" {
+		t.Fatalf("defaults: %+v %v", o, err)
+	}
+}
+
+func TestListNamesEveryCase(t *testing.T) {
+	code, out, _ := runArgs("list")
+	if code != 0 || !strings.Contains(out, "noop") || !strings.Contains(out, "rpcPing") {
+		t.Fatalf("list: %d %q", code, out)
+	}
+}

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/klayslave/klayslave/runner"
+	"github.com/klayslave/klayslave/stats"
+)
+
+// runStandalone runs the load with no master: it starts -users users at
+// -spawn-rate, prints a live table every -report-interval, stops after
+// -run-time (ramp-up included, as Locust's -t) or on Ctrl-C, and prints the
+// final summary.
+func runStandalone(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, r, col, log, err := prepare(ctx, "klayslave run", args, true, stderr)
+	if err != nil {
+		return err
+	}
+	log.Info("starting", "users", o.users, "spawn-rate", o.spawnRate, "run-time", o.runTime, "max-rps", o.maxRPS)
+	ctx, cancel := context.WithTimeout(ctx, o.runTime)
+	defer cancel()
+
+	col.Reset()
+	go spawnGradually(ctx, r, o.users, o.spawnRate)
+	tick := time.NewTicker(o.reportInterval)
+	defer tick.Stop()
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-tick.C:
+			rows, total := col.Summary()
+			printTable(stdout, rows, total, r.UserCount())
+		}
+	}
+	r.StopAll()
+	rows, total := col.Summary()
+	fmt.Fprintln(stdout, "\nFinal summary:")
+	printTable(stdout, rows, total, 0)
+	if total.Requests > 0 {
+		ratio := float64(total.Failures) / float64(total.Requests)
+		if ratio > o.failRatio {
+			return fmt.Errorf("failure ratio %.4f exceeds -fail-ratio %v (%d of %d requests failed)", ratio, o.failRatio, total.Failures, total.Requests)
+		}
+	}
+	return nil
+}
+
+// spawnGradually starts users one at a time at rate users/s (all at once if
+// rate is 0), like a Locust master's ramp-up.
+func spawnGradually(ctx context.Context, r *runner.Runner, users int, rate float64) {
+	if rate <= 0 {
+		r.Spawn(map[string]int{"": users})
+		return
+	}
+	start := time.Now()
+	for n := 1; n <= users; n++ {
+		due := start.Add(time.Duration(float64(n-1) / rate * float64(time.Second)))
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Until(due)):
+		}
+		r.Spawn(map[string]int{"": n})
+	}
+}
+
+func printTable(w io.Writer, rows []stats.Row, total stats.Row, users int) {
+	if users > 0 {
+		fmt.Fprintf(w, "\n%s  users: %d\n", time.Now().Format("15:04:05"), users)
+	}
+	fmt.Fprintf(w, "%-40s %9s %8s | %8s %8s %8s %8s %8s %8s | %8s\n",
+		"Name", "# reqs", "# fails", "Avg", "Min", "Max", "p50", "p90", "p99", "req/s")
+	line := func(r stats.Row) {
+		fmt.Fprintf(w, "%-40s %9d %8d | %8s %8s %8s %8s %8s %8s | %8.1f\n",
+			r.Name, r.Requests, r.Failures, ms(r.Avg), ms(r.Min), ms(r.Max), ms(r.P50), ms(r.P90), ms(r.P99), r.RPS)
+	}
+	for _, r := range rows {
+		line(r)
+	}
+	line(total)
+}
+
+// ms formats a duration in milliseconds with a precision that suits it.
+func ms(d time.Duration) string {
+	v := float64(d) / float64(time.Millisecond)
+	if v < 10 {
+		return fmt.Sprintf("%.2fms", v)
+	}
+	return fmt.Sprintf("%.0fms", v)
+}
