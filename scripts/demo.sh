@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# make demo: start the local Kaia network and run a real load test on it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dir=${KLAYSLAVE_DEVNET_DIR:-/tmp/klayslave-devnet}
+./bin/devnet up --dir "$dir"
+# network.env holds the endpoints and the devnet's well-known, local-only
+# funder keys; klayslave reads the keys from the environment, never argv.
+set -a; . "$dir/network.env"; set +a
+./bin/klayslave run -tc rpcPing -users 20 -spawn-rate 10 -run-time 30s -max-rps 200 \
+  -mcEndpoint "$KLAYSLAVE_MC_ENDPOINT" -scEndpoint "$KLAYSLAVE_SC_ENDPOINT"
+echo "The devnet is still up; stop it with: ./bin/devnet down --dir $dir"
