@@ -1,0 +1,323 @@
+package klay
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"sync"
+	"time"
+
+	"github.com/kaiachain/kaia/blockchain/types"
+	"github.com/kaiachain/kaia/common"
+	"github.com/schollz/progressbar/v3"
+)
+
+// FundOptions tunes Fund. The zero value is usable.
+type FundOptions struct {
+	// Concurrency is the number of transfers sent at once (default 32).
+	Concurrency int
+	// GasPrice overrides klay_gasPrice (nil: ask the node).
+	GasPrice *big.Int
+	// Progress receives a progress bar (accounts funded, rate, ETA); nil
+	// disables it. Use os.Stderr.
+	Progress io.Writer
+	// Label prefixes the progress bar and log lines, e.g. "main chain".
+	Label string
+	// Logger gets one line per round; nil is silent.
+	Logger *slog.Logger
+	// ReceiptTimeout is how long a transfer may stay unmined before it is
+	// sent again (default 60 s).
+	ReceiptTimeout time.Duration
+	// MaxRounds bounds the send-and-wait rounds (default 5).
+	MaxRounds int
+}
+
+func (o *FundOptions) defaults() {
+	if o.Concurrency <= 0 {
+		o.Concurrency = 32
+	}
+	if o.MaxRounds <= 0 {
+		o.MaxRounds = 5
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// FundResult reports a Fund call.
+type FundResult struct {
+	Accounts  int      // recipients holding at least the amount at the end
+	Transfers int      // transfers mined with status 1
+	Value     *big.Int // value of the mined transfers, peb
+	Fees      *big.Int // fees of every mined transfer (gasUsed × effective price), peb
+	Receipts  []*Receipt
+	Elapsed   time.Duration
+}
+
+// Fund makes every recipient hold at least amount, sending the difference
+// from funder. Transfers go out Concurrency at a time with locally assigned
+// nonces, so several workers can share the funder's key; nonce clashes and
+// a full pool are retried, never fatal. It then waits for every receipt,
+// sends again what was lost, and checks the balances on chain.
+func Fund(ctx context.Context, c *Client, funder *Account, to []common.Address, amount *big.Int, opts FundOptions) (*FundResult, error) {
+	opts.defaults()
+	start := time.Now()
+	res := &FundResult{Value: new(big.Int), Fees: new(big.Int)}
+	chainID, err := c.ChainID(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("fund from %s: chain id: %w", funder.Address.Hex(), err)
+	}
+	price := newPriceSource(c, opts.GasPrice)
+	bar := newBar(opts.Progress, len(to), "funding "+opts.Label)
+	defer bar.Finish()
+
+	todo, needs, err := shortfalls(ctx, c, to, amount)
+	if err != nil {
+		return nil, err
+	}
+	_ = bar.Add(len(to) - len(todo))
+	var lastErr error
+	for round := 1; len(todo) > 0 && round <= opts.MaxRounds; round++ {
+		r := fundRound(ctx, c, funder, chainID, price, to, todo, needs, opts, bar)
+		res.Transfers += r.mined
+		res.Value.Add(res.Value, r.value)
+		res.Fees.Add(res.Fees, r.fees)
+		res.Receipts = append(res.Receipts, r.receipts...)
+		if r.err != nil {
+			lastErr = r.err
+		}
+		opts.Logger.Info("funding round", "chain", opts.Label, "round", round, "sent", len(todo), "mined", r.mined, "retry", len(r.retry))
+		if ctx.Err() != nil {
+			return res, ctx.Err()
+		}
+		if len(r.retry) == 0 {
+			break
+		}
+		// Some transfers were lost or failed: look again at what is missing.
+		sub := make([]common.Address, len(r.retry))
+		for i, idx := range r.retry {
+			sub[i] = to[idx]
+		}
+		subTodo, subNeeds, err := shortfalls(ctx, c, sub, amount)
+		if err != nil {
+			return res, err
+		}
+		todo = todo[:0]
+		for k, j := range subTodo {
+			todo = append(todo, r.retry[j])
+			needs[r.retry[j]] = subNeeds[k]
+		}
+		_ = bar.Add(len(r.retry) - len(subTodo))
+	}
+	bals, err := c.BalancesAt(ctx, to)
+	if err != nil {
+		return res, fmt.Errorf("verify funded balances: %w", err)
+	}
+	var short []common.Address
+	for i, b := range bals {
+		if b.Cmp(amount) >= 0 {
+			res.Accounts++
+		} else {
+			short = append(short, to[i])
+		}
+	}
+	res.Elapsed = time.Since(start)
+	if len(short) > 0 {
+		return res, fmt.Errorf("funding from %s on %s: %d of %d accounts still below %s KLAY (first %s); last error: %v",
+			funder.Address.Hex(), c.URL(), len(short), len(to), FormatKLAY(amount), short[0].Hex(), lastErr)
+	}
+	return res, nil
+}
+
+// shortfalls returns the indexes of addrs below amount and, indexed like
+// addrs, what each one lacks.
+func shortfalls(ctx context.Context, c *Client, addrs []common.Address, amount *big.Int) ([]int, []*big.Int, error) {
+	bals, err := c.BalancesAt(ctx, addrs)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read balances on %s: %w", c.URL(), err)
+	}
+	var todo []int
+	needs := make([]*big.Int, len(addrs))
+	for i, b := range bals {
+		if b.Cmp(amount) < 0 {
+			todo = append(todo, i)
+			needs[i] = new(big.Int).Sub(amount, b)
+		}
+	}
+	return todo, needs, nil
+}
+
+type roundResult struct {
+	mined    int
+	value    *big.Int
+	fees     *big.Int
+	receipts []*Receipt
+	retry    []int // recipient indexes to look at again
+	err      error // last send error
+}
+
+// fundRound sends one transfer per index in todo and waits for the receipts.
+func fundRound(ctx context.Context, c *Client, funder *Account, chainID *big.Int, price *priceSource,
+	to []common.Address, todo []int, needs []*big.Int, opts FundOptions, bar *progressbar.ProgressBar) roundResult {
+	res := roundResult{value: new(big.Int), fees: new(big.Int)}
+	w := newWatcher(c, opts.ReceiptTimeout)
+	w.fill = gapFiller(c, chainID, price)
+	go w.run(ctx)
+
+	var mu sync.Mutex // guards res
+	collected := make(chan struct{})
+	go func() {
+		defer close(collected)
+		for r := range w.out {
+			mu.Lock()
+			switch {
+			case r.item.index < 0: // a gap filler: only its fee counts
+				if r.receipt != nil {
+					res.fees.Add(res.fees, r.receipt.Fee())
+					res.receipts = append(res.receipts, r.receipt)
+				}
+			case r.lost:
+				funder.Nonce.Invalidate()
+				res.retry = append(res.retry, r.item.index)
+			case r.receipt.Status == 1:
+				res.mined++
+				res.value.Add(res.value, r.item.tx.Value())
+				res.fees.Add(res.fees, r.receipt.Fee())
+				res.receipts = append(res.receipts, r.receipt)
+				_ = bar.Add(1)
+			default:
+				res.fees.Add(res.fees, r.receipt.Fee())
+				res.receipts = append(res.receipts, r.receipt)
+				res.retry = append(res.retry, r.item.index)
+			}
+			mu.Unlock()
+		}
+	}()
+
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for range min(opts.Concurrency, len(todo)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for idx := range jobs {
+				tx, err := sendTransfer(ctx, c, funder, chainID, price, to[idx], needs[idx])
+				if tx != nil {
+					w.in <- &watchItem{tx: tx, from: funder, index: idx, sentAt: time.Now()}
+				}
+				if tx == nil || err != nil {
+					mu.Lock()
+					res.err = err
+					if tx == nil {
+						res.retry = append(res.retry, idx)
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for _, idx := range todo {
+		select {
+		case jobs <- idx:
+		case <-ctx.Done():
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	close(w.in)
+	<-collected
+	return res
+}
+
+// sendTransfer sends value to `to`, refreshing the gas price when the node
+// says it is too low.
+func sendTransfer(ctx context.Context, c *Client, from *Account, chainID *big.Int, price *priceSource, to common.Address, value *big.Int) (*types.Transaction, error) {
+	for attempt := 0; ; attempt++ {
+		gp, err := price.get(ctx)
+		if err != nil {
+			return nil, err
+		}
+		tx, err := from.Send(ctx, c, func(nonce uint64) (*types.Transaction, error) {
+			return from.SignTransfer(chainID, nonce, to, value, gp)
+		})
+		if OutcomeOf(err) != Underpriced || attempt >= 3 {
+			return tx, err
+		}
+		price.refresh(gp)
+	}
+}
+
+// gapFiller returns a watcher hook that sends a zero-value transfer to the
+// sender itself with the missing nonce.
+func gapFiller(c *Client, chainID *big.Int, price *priceSource) func(context.Context, *Account, uint64) (*types.Transaction, error) {
+	return func(ctx context.Context, from *Account, nonce uint64) (*types.Transaction, error) {
+		gp, err := price.get(ctx)
+		if err != nil {
+			return nil, err
+		}
+		tx, err := from.SignTransfer(chainID, nonce, from.Address, new(big.Int), gp)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := c.SendTransaction(ctx, tx); err != nil {
+			return nil, err // most likely someone filled it first
+		}
+		return tx, nil
+	}
+}
+
+// priceSource caches the gas price for a round and refreshes it when a
+// transaction is turned down as underpriced.
+type priceSource struct {
+	c     *Client
+	fixed *big.Int
+	mu    sync.Mutex
+	price *big.Int
+}
+
+func newPriceSource(c *Client, fixed *big.Int) *priceSource {
+	return &priceSource{c: c, fixed: fixed}
+}
+
+func (p *priceSource) get(ctx context.Context) (*big.Int, error) {
+	if p.fixed != nil {
+		return p.fixed, nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.price == nil {
+		gp, err := p.c.GasPrice(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("gas price from %s: %w", p.c.URL(), err)
+		}
+		p.price = gp
+	}
+	return p.price, nil
+}
+
+// refresh drops the cached price if it is still the stale one.
+func (p *priceSource) refresh(stale *big.Int) {
+	p.mu.Lock()
+	if p.price != nil && p.price.Cmp(stale) == 0 {
+		p.price = nil
+	}
+	p.mu.Unlock()
+}
+
+func newBar(w io.Writer, n int, label string) *progressbar.ProgressBar {
+	if w == nil {
+		return progressbar.NewOptions(n, progressbar.OptionSetWriter(io.Discard), progressbar.OptionSetVisibility(false))
+	}
+	return progressbar.NewOptions(n,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription(label),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("acct"),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionThrottle(200*time.Millisecond),
+		progressbar.OptionOnCompletion(func() { _, _ = io.WriteString(w, "\n") }),
+	)
+}

@@ -1,0 +1,216 @@
+package klay
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"sync"
+	"time"
+
+	"github.com/kaiachain/kaia/blockchain/types"
+	"github.com/kaiachain/kaia/common"
+	"github.com/kaiachain/kaia/common/hexutil"
+	"github.com/kaiachain/kaia/networks/rpc"
+)
+
+// SweepOptions tunes Sweep. The zero value is usable.
+type SweepOptions struct {
+	Concurrency int      // default 32
+	GasPrice    *big.Int // nil: klay_gasPrice
+	// SettleTimeout is how long to wait for the accounts' pending
+	// transactions to be mined before reading balances (default 10 s).
+	SettleTimeout  time.Duration
+	ReceiptTimeout time.Duration // default 60 s
+	MaxRounds      int           // default 3
+	Progress       io.Writer     // nil: no bar
+	Label          string
+	Logger         *slog.Logger
+}
+
+// SweepResult reports a Sweep call.
+type SweepResult struct {
+	Swept    int      // accounts whose sweep transfer was mined
+	Empty    int      // accounts holding no more than the transfer fee
+	Returned *big.Int // value received by the funder, peb
+	Fees     *big.Int // fees of the sweep transfers (from receipts), peb
+	Left     *big.Int // total still held by the accounts afterwards, peb
+	Receipts []*Receipt
+	Elapsed  time.Duration
+}
+
+// Sweep sends every account's balance minus the transfer fee
+// (TransferGas × gas price) back to `to`, in parallel. Use a fresh context:
+// it also runs after SIGINT. After the Kaia hard fork a legacy transfer pays
+// exactly its gas price, so nothing but the fee is lost.
+func Sweep(ctx context.Context, c *Client, to common.Address, accs []*Account, opts SweepOptions) (*SweepResult, error) {
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 32
+	}
+	if opts.SettleTimeout <= 0 {
+		opts.SettleTimeout = 10 * time.Second
+	}
+	if opts.MaxRounds <= 0 {
+		opts.MaxRounds = 3
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	start := time.Now()
+	res := &SweepResult{Returned: new(big.Int), Fees: new(big.Int), Left: new(big.Int)}
+	if len(accs) == 0 {
+		return res, nil
+	}
+	chainID, err := c.ChainID(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("sweep to %s: chain id from %s: %w", to.Hex(), c.URL(), err)
+	}
+	settle(ctx, c, accs, opts.SettleTimeout)
+	bar := newBar(opts.Progress, len(accs), "sweeping "+opts.Label)
+	defer bar.Finish()
+
+	todo := accs
+	swept := map[common.Address]bool{}
+	for round := 1; len(todo) > 0 && round <= opts.MaxRounds; round++ {
+		gp := opts.GasPrice
+		if gp == nil {
+			if gp, err = c.GasPrice(ctx); err != nil {
+				return res, fmt.Errorf("sweep: gas price from %s: %w", c.URL(), err)
+			}
+		}
+		fee := new(big.Int).Mul(big.NewInt(TransferGas), gp)
+		bals, err := c.BalancesAt(ctx, Addresses(todo))
+		if err != nil {
+			return res, fmt.Errorf("sweep: balances from %s: %w", c.URL(), err)
+		}
+		var send []*Account
+		var values []*big.Int
+		for i, a := range todo {
+			if bals[i].Cmp(fee) <= 0 {
+				if !swept[a.Address] {
+					res.Empty++
+				}
+				_ = bar.Add(1)
+				continue
+			}
+			send = append(send, a)
+			values = append(values, new(big.Int).Sub(bals[i], fee))
+		}
+		retry := sweepRound(ctx, c, chainID, gp, to, send, values, opts, res, bar, swept)
+		opts.Logger.Info("sweep round", "chain", opts.Label, "round", round, "sent", len(send), "retry", len(retry))
+		todo = retry
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	res.Elapsed = time.Since(start)
+	left, err := c.BalancesAt(ctx, Addresses(accs))
+	if err != nil {
+		return res, fmt.Errorf("sweep: balances after sweep: %w", err)
+	}
+	for _, b := range left {
+		res.Left.Add(res.Left, b)
+	}
+	if len(todo) > 0 {
+		return res, fmt.Errorf("sweep to %s on %s: %d accounts not swept (first %s)", to.Hex(), c.URL(), len(todo), todo[0].Address.Hex())
+	}
+	return res, ctx.Err()
+}
+
+// sweepRound sends one transfer per account and waits for the receipts. It
+// returns the accounts to try again.
+func sweepRound(ctx context.Context, c *Client, chainID, gp *big.Int, to common.Address, accs []*Account, values []*big.Int,
+	opts SweepOptions, res *SweepResult, bar interface{ Add(int) error }, swept map[common.Address]bool) []*Account {
+	w := newWatcher(c, opts.ReceiptTimeout)
+	go w.run(ctx)
+	var mu sync.Mutex
+	var retry []*Account
+	collected := make(chan struct{})
+	go func() {
+		defer close(collected)
+		for r := range w.out {
+			a := accs[r.item.index]
+			mu.Lock()
+			if r.receipt != nil {
+				res.Fees.Add(res.Fees, r.receipt.Fee())
+				res.Receipts = append(res.Receipts, r.receipt)
+			}
+			if r.receipt != nil && r.receipt.Status == 1 {
+				res.Swept++
+				swept[a.Address] = true
+				res.Returned.Add(res.Returned, r.item.tx.Value())
+				_ = bar.Add(1)
+			} else {
+				a.Nonce.Invalidate()
+				retry = append(retry, a)
+			}
+			mu.Unlock()
+		}
+	}()
+
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for range min(opts.Concurrency, len(accs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				a := accs[i]
+				tx, err := a.Send(ctx, c, func(nonce uint64) (*types.Transaction, error) {
+					return a.SignTransfer(chainID, nonce, to, values[i], gp)
+				})
+				if tx != nil {
+					w.in <- &watchItem{tx: tx, from: a, index: i, sentAt: time.Now()}
+				} else {
+					opts.Logger.Warn("sweep send failed", "chain", opts.Label, "account", a.Address.Hex(), "err", err)
+					mu.Lock()
+					retry = append(retry, a)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for i := range accs {
+		select {
+		case jobs <- i:
+		case <-ctx.Done():
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	close(w.in)
+	<-collected
+	return retry
+}
+
+// settle waits until no account has transactions pending in the pool (its
+// pending nonce equals its mined nonce), or until timeout.
+func settle(ctx context.Context, c *Client, accs []*Account, timeout time.Duration) {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		pending := make([]hexutil.Uint64, len(accs))
+		mined := make([]hexutil.Uint64, len(accs))
+		elems := make([]rpc.BatchElem, 0, 2*len(accs))
+		for i, a := range accs {
+			elems = append(elems,
+				rpc.BatchElem{Method: "klay_getTransactionCount", Args: []interface{}{a.Address, "pending"}, Result: &pending[i]},
+				rpc.BatchElem{Method: "klay_getTransactionCount", Args: []interface{}{a.Address, "latest"}, Result: &mined[i]})
+		}
+		if err := c.BatchCall(ctx, elems); err == nil {
+			busy := false
+			for i := range accs {
+				if pending[i] != mined[i] {
+					busy = true
+					break
+				}
+			}
+			if !busy {
+				return
+			}
+		}
+		if sleep(ctx, 300*time.Millisecond) != nil {
+			return
+		}
+	}
+}
