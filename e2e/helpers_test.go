@@ -107,7 +107,15 @@ func (p *proc) Output() string {
 
 func start(t *testing.T, name string, args ...string) *proc {
 	t.Helper()
+	return startEnv(t, nil, name, args...)
+}
+
+// startEnv starts name with extra environment variables (keys go there, not
+// in the arguments, as users are told to do).
+func startEnv(t *testing.T, env []string, name string, args ...string) *proc {
+	t.Helper()
 	p := &proc{cmd: exec.Command(name, args...), done: make(chan struct{})}
+	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p, p
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("starting %s: %v", name, err)
@@ -196,6 +204,8 @@ func csvRow(t *testing.T, path, col, value string) map[string]string {
 	t.Fatalf("%s has no row with %s=%q: %v", path, col, value, rows)
 	return nil
 }
+
+func itoa(n int) string { return strconv.Itoa(n) }
 
 func atoi(t *testing.T, s string) int64 {
 	t.Helper()

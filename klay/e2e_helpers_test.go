@@ -49,7 +49,7 @@ type chainEnv struct {
 
 // devnetEnv loads the devnet, or skips when KLAYSLAVE_DEVNET is unset. It
 // fails when the variable is set but a chain does not answer.
-func devnetEnv(t *testing.T) (mc, sc *chainEnv) {
+func devnetEnv(t testing.TB) (mc, sc *chainEnv) {
 	t.Helper()
 	path := os.Getenv(EnvDevnet)
 	if path == "" {
@@ -82,14 +82,14 @@ func devnetEnv(t *testing.T) (mc, sc *chainEnv) {
 // keyGuard collects a test's log output and fails the test if any key it
 // knows of appears in it.
 type keyGuard struct {
-	t    *testing.T
+	t    testing.TB
 	mu   sync.Mutex
 	buf  bytes.Buffer
 	keys []string
 	dirs []string
 }
 
-func newKeyGuard(t *testing.T) *keyGuard {
+func newKeyGuard(t testing.TB) *keyGuard {
 	g := &keyGuard{t: t}
 	t.Cleanup(g.check)
 	return g
@@ -158,7 +158,7 @@ func (g *keyGuard) leaks() []string {
 
 // freshFunder makes a new random key and gives it amount from the devnet
 // funder, so that its balance moves only with the test's transactions.
-func freshFunder(t *testing.T, ctx context.Context, env *chainEnv, g *keyGuard, amount *big.Int) *Account {
+func freshFunder(t testing.TB, ctx context.Context, env *chainEnv, g *keyGuard, amount *big.Int) *Account {
 	t.Helper()
 	key, err := crypto.GenerateKey()
 	if err != nil {

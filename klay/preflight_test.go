@@ -40,7 +40,7 @@ func fakeNode(t *testing.T, answers map[string]interface{}) *httptest.Server {
 	return srv
 }
 
-func dialT(t *testing.T, url string) *Client {
+func dialT(t testing.TB, url string) *Client {
 	t.Helper()
 	c, err := Dial(context.Background(), url, 4)
 	if err != nil {

@@ -155,7 +155,10 @@ func (r *Runner) run(ctx context.Context, class string, id uint64, pacer *Pacer)
 		if task == nil {
 			task = r.pick(rng)
 		}
-		task.Run(ctx, r.cfg.Recorder)
+		// A started iteration runs to its end even when the user is stopped:
+		// cut short, a transaction could reach the node without being
+		// counted, and the counts would no longer match the chain.
+		task.Run(context.WithoutCancel(ctx), r.cfg.Recorder)
 	}
 }
 

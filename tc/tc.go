@@ -9,10 +9,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"net/http"
 	"sort"
 	"strings"
 
+	"github.com/kaiachain/kaia/common"
+	"github.com/klayslave/klayslave/klay"
 	"github.com/klayslave/klayslave/stats"
 )
 
@@ -34,6 +37,33 @@ type Env struct {
 	// HTTP is shared by all users; its pool is sized for the user count.
 	HTTP *http.Client
 	Log  *slog.Logger
+
+	// MC and SC are set, with funded test accounts, when a selected case
+	// has NeedsChains; nil otherwise.
+	MC, SC *Chain
+	// Subbridge is the client of the node that serves subbridge_* RPC
+	// (-subbridgeEndpoint, by default the service-chain node).
+	Subbridge *klay.Client
+	// MCBridge and SCBridge are the bridge contracts given by -mcBridge
+	// and -scBridge; zero means deploy (or reuse) a pair.
+	MCBridge, SCBridge common.Address
+	// StateDir is where set-up shared by several workers is recorded.
+	StateDir string
+	// Direction restricts bridge cases to one way: "main-to-service" or
+	// "service-to-main"; empty (or "both") picks at random per iteration.
+	Direction string
+}
+
+// Chain is one chain as the test cases see it.
+type Chain struct {
+	Name    string // "main" or "service"
+	Client  *klay.Client
+	ChainID *big.Int
+	// Funder pays for set-up: deployments, bridge charges, token minting.
+	Funder *klay.Account
+	// Accounts are this worker's funded test accounts; several users may
+	// use one account at once (each account's nonce manager serialises).
+	Accounts []*klay.Account
 }
 
 // Case describes one built-in test case.
@@ -44,6 +74,9 @@ type Case struct {
 	// Weight is the relative share of iterations a user gives this case
 	// when it runs several (-tc a,b). Zero means 1.
 	Weight int
+	// NeedsChains: the case sends transactions, so klayslave checks both
+	// chains, creates and funds test accounts before New (Env.MC, Env.SC).
+	NeedsChains bool
 	// New prepares the case once, before the load starts.
 	New func(ctx context.Context, env *Env) (Task, error)
 }
@@ -73,6 +106,17 @@ func Builtin() *Registry {
 	return NewRegistry(
 		noop(),
 		rpcPing(),
+		scValueTransfer(),
+		scValueTransferWithCheck(),
+		scValueTransferFallback(),
+		scTokenTransfer(),
+		scTokenTransferWithCheck(),
+		scTokenTransfer2Step(),
+		scNFTTransferWithCheck(),
+		scNFTTransfer2Step(),
+		mcValueTransfer(),
+		scChainValueTransfer(),
+		transferSignedTx(),
 	)
 }
 

@@ -8,6 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kaiachain/kaia/common"
+	"github.com/klayslave/klayslave/klay"
 )
 
 // options holds every flag. The names and defaults of the seed's flags are
@@ -34,6 +37,16 @@ type options struct {
 	locustProtocol string
 	logDir         string
 	noSweep        bool
+	charge         string
+	mcChainID      uint64
+	scChainID      uint64
+	runID          string
+	mcBridge       string
+	scBridge       string
+	subbridgeURL   string
+	direction      string
+
+	set map[string]bool // flags given on the command line
 
 	// Standalone (klayslave run).
 	users          int
@@ -81,6 +94,14 @@ func newFlagSet(name string, o *options, standalone bool) *flag.FlagSet {
 	fs.StringVar(&o.locustProtocol, "locust-protocol", "2", "Locust master protocol: 2 (Locust 2.x) or 0.9")
 	fs.StringVar(&o.logDir, "log-dir", ".", "directory for log and state files (named by funder address)")
 	fs.BoolVar(&o.noSweep, "no-sweep", false, "leave the test accounts' funds where they are at the end")
+	fs.StringVar(&o.charge, "charge", "10", "KLAY given to each test account before the load")
+	fs.Uint64Var(&o.mcChainID, "mcChainId", 0, "expected main-chain id; 0 accepts any")
+	fs.Uint64Var(&o.scChainID, "scChainId", 0, "expected service-chain id; 0 accepts any")
+	fs.StringVar(&o.runID, "run", "", "run id: names this run's test accounts (default: a new one); with sweep, the run to recover")
+	fs.StringVar(&o.mcBridge, "mcBridge", "", "main-chain bridge contract to use (default: deploy or reuse a pair)")
+	fs.StringVar(&o.scBridge, "scBridge", "", "service-chain bridge contract to use (default: deploy or reuse a pair)")
+	fs.StringVar(&o.subbridgeURL, "subbridgeEndpoint", "", "node serving subbridge_* RPC (default: -scEndpoint)")
+	fs.StringVar(&o.direction, "bridge-direction", "both", "bridge cases: both (random per request), main-to-service or service-to-main")
 	if standalone {
 		fs.IntVar(&o.users, "users", 10, "number of users")
 		fs.Float64Var(&o.spawnRate, "spawn-rate", 10, "users started per second")
@@ -104,6 +125,7 @@ func parseFlags(fs *flag.FlagSet, args []string, o *options) error {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	o.set = set
 	switch {
 	case o.maxRPS < 0:
 		return usagef("-max-rps must be 0 (no cap) or more, got %v", o.maxRPS)
@@ -119,6 +141,15 @@ func parseFlags(fs *flag.FlagSet, args []string, o *options) error {
 		return usagef("-users, -spawn-rate and -run-time must not be negative")
 	case o.failRatio < 0 || o.failRatio > 1:
 		return usagef("-fail-ratio must be between 0 and 1, got %v", o.failRatio)
+	case o.direction != "both" && o.direction != "main-to-service" && o.direction != "service-to-main":
+		return usagef("-bridge-direction must be both, main-to-service or service-to-main, got %q", o.direction)
+	case o.runID != "" && klay.ValidateRunID(o.runID) != nil:
+		return usagef("-run %q: %v", o.runID, klay.ValidateRunID(o.runID))
+	}
+	for flag, v := range map[string]string{"-mcBridge": o.mcBridge, "-scBridge": o.scBridge} {
+		if v != "" && !common.IsHexAddress(v) {
+			return usagef("%s %q is not an address; give the bridge contract's 0x-prefixed address", flag, v)
+		}
 	}
 	return nil
 }

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kaiachain/kaia/common"
+	"github.com/klayslave/klayslave/klay"
 	"github.com/klayslave/klayslave/locust"
 	"github.com/klayslave/klayslave/runner"
 	"github.com/klayslave/klayslave/stats"
@@ -27,11 +29,20 @@ const usageText = `usage:
   klayslave [flags]          join a Locust master as a worker (the seed's usage)
   klayslave run [flags]      run standalone: no master, live table, final report
   klayslave list             list the test cases
+  klayslave check [flags]    only run the pre-flight checks of both chains
+  klayslave sweep -run ID    return a crashed run's test-account funds to the funders
   klayslave <command> -h     show the flags of a command`
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		<-ctx.Done()
+		// The first signal stops the users, flushes the stats and sweeps;
+		// from now on a second one kills the process at once.
+		stop()
+		fmt.Fprintln(os.Stderr, "klayslave: stopping: final stats, then returning funds (Ctrl-C again to quit at once)")
+	}()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -50,10 +61,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runStandalone(ctx, args, stdout, stderr)
 	case "list":
 		err = list(stdout)
+	case "check":
+		err = check(ctx, args, stdout)
+	case "sweep":
+		err = sweep(ctx, args, stderr)
 	case "help":
 		fmt.Fprintln(stdout, usageText)
 	default:
-		err = usagef("unknown command %q; commands are: run, list (or none, to join a Locust master)", cmd)
+		err = usagef("unknown command %q; commands are: run, list, check, sweep (or none, to join a Locust master)", cmd)
 	}
 	var ue usageError
 	switch {
@@ -62,7 +77,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case errors.Is(err, flag.ErrHelp):
 		printHelp(stdout, cmd)
 		return 0
-	case errors.As(err, &ue):
+	case errors.As(err, &ue), klay.IsPreflight(err):
 		fmt.Fprintln(stderr, "klayslave:", oneLine(err.Error()))
 		return 2
 	default:
@@ -89,39 +104,137 @@ func list(w io.Writer) error {
 	return nil
 }
 
-// prepare parses the flags shared by worker and standalone mode and builds
-// the runner and its stats collector.
-func prepare(ctx context.Context, name string, args []string, standalone bool, stderr io.Writer) (*options, *runner.Runner, *stats.Collector, *slog.Logger, error) {
+// session is everything one load run holds: flags, logger, users, stats,
+// and, for cases that send transactions, both chains' funded test accounts.
+type session struct {
+	o      *options
+	log    *slog.Logger
+	runner *runner.Runner
+	stats  *stats.Collector
+	sides  []*side
+	stderr io.Writer
+	close  func()
+}
+
+// prepare parses the flags shared by worker and standalone mode, funds test
+// accounts when a case needs them, and prepares every case.
+func prepare(ctx context.Context, name string, args []string, standalone bool, stderr io.Writer) (*session, error) {
 	o := &options{}
 	fs := newFlagSet(name, o, standalone)
 	if err := parseFlags(fs, args, o); err != nil {
-		return nil, nil, nil, nil, err
+		return nil, err
 	}
 	if o.tc == "" {
-		return nil, nil, nil, nil, usagef("-tc is required; for example -tc=rpcPing (see 'klayslave list')")
+		return nil, usagef("-tc is required; for example -tc=rpcPing (see 'klayslave list')")
 	}
 	cases, err := tc.Builtin().Parse(o.tc)
 	if err != nil {
-		return nil, nil, nil, nil, usageError{err.Error()}
+		return nil, usageError{err.Error()}
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	s := &session{o: o, stderr: stderr, close: func() {}}
+	s.log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	pool := max(o.users, o.numMcUser+o.numScUser, 100)
 	env := &tc.Env{
 		MCEndpoint: o.mcEndpoint,
 		SCEndpoint: o.scEndpoint,
-		HTTP:       &http.Client{Transport: pooledTransport(max(o.users, o.numMcUser+o.numScUser, 100)), Timeout: 30 * time.Second},
-		Log:        log,
+		HTTP:       &http.Client{Transport: pooledTransport(pool), Timeout: 30 * time.Second},
+		StateDir:   klay.StateDir(o.logDir),
+		Direction:  o.direction,
 	}
+	if needsChains(cases) {
+		if err := s.setupChains(ctx, env, pool); err != nil {
+			s.close()
+			return nil, err
+		}
+	}
+	env.Log = s.log
 	var tasks []runner.Task
 	for _, c := range cases {
 		t, err := c.New(ctx, env)
 		if err != nil {
-			return nil, nil, nil, nil, fmt.Errorf("preparing %s: %w", c.Name, err)
+			s.finish()
+			return nil, fmt.Errorf("preparing %s: %w", c.Name, err)
 		}
 		tasks = append(tasks, runner.Task{Name: c.Name, Weight: c.Weight, Task: t})
 	}
-	col := stats.NewCollector(nil)
-	r := runner.New(runner.Config{Tasks: tasks, Recorder: col, MaxRPS: o.maxRPS, Ramp: o.ramp})
-	return o, r, col, log, nil
+	s.stats = stats.NewCollector(nil)
+	s.runner = runner.New(runner.Config{Tasks: tasks, Recorder: s.stats, MaxRPS: o.maxRPS, Ramp: o.ramp})
+	return s, nil
+}
+
+func needsChains(cases []tc.Case) bool {
+	for _, c := range cases {
+		if c.NeedsChains {
+			return true
+		}
+	}
+	return false
+}
+
+// setupChains checks both chains, funds this run's test accounts and fills
+// env. From here on the log also goes to a file named by the funder's
+// address.
+func (s *session) setupChains(ctx context.Context, env *tc.Env, pool int) error {
+	o := s.o
+	runID := o.runID
+	if runID == "" {
+		runID = klay.NewRunID(time.Now())
+	}
+	if key, err := klay.MainChainKeySource(o.mcKey, o.mcKeyFile).Load(); err == nil {
+		f, err := logFile(o, key)
+		if err != nil {
+			return fmt.Errorf("opening the log file in -log-dir %s: %w", o.logDir, err)
+		}
+		s.log = slog.New(slog.NewMultiHandler(s.log.Handler(), slog.NewTextHandler(f, nil)))
+		s.close = func() { f.Close() }
+	}
+	s.log.Info("setting up test accounts", "run", runID, "mc users", o.numMcUser, "sc users", o.numScUser)
+	var err error
+	s.sides, err = chainSetup(ctx, o, runID, pool, s.stderr, s.log)
+	if err != nil {
+		if len(s.sides) > 0 && !o.noSweep {
+			s.log.Info("returning what was funded before the failure")
+			_ = sweepAll(s.sides, s.stderr, s.log)
+		}
+		return err
+	}
+	for _, sd := range s.sides {
+		switch sd.short {
+		case "mc":
+			env.MC = sd.chain
+		case "sc":
+			env.SC = sd.chain
+		}
+	}
+	sub := o.subbridgeURL
+	if sub == "" {
+		sub = o.scEndpoint
+	}
+	if env.Subbridge, err = klay.Dial(ctx, sub, 4); err != nil {
+		return usagef("-subbridgeEndpoint %s: %v", sub, err)
+	}
+	if o.mcBridge != "" {
+		env.MCBridge = common.HexToAddress(o.mcBridge)
+	}
+	if o.scBridge != "" {
+		env.SCBridge = common.HexToAddress(o.scBridge)
+	}
+	return nil
+}
+
+// finish returns the test accounts' funds to the funders (unless -no-sweep)
+// and closes the log file.
+func (s *session) finish() error {
+	defer s.close()
+	if s.o.noSweep || len(s.sides) == 0 {
+		for _, sd := range s.sides {
+			if sd.run != nil {
+				s.log.Info("not sweeping; recover later with 'klayslave sweep -run'", "run", sd.run.State.RunID, "chain", sd.label)
+			}
+		}
+		return nil
+	}
+	return sweepAll(s.sides, s.stderr, s.log)
 }
 
 // pooledTransport keeps enough idle connections for every user, so a load
@@ -134,24 +247,24 @@ func pooledTransport(conns int) *http.Transport {
 }
 
 func runWorker(ctx context.Context, args []string, stderr io.Writer) error {
-	o, r, col, log, err := prepare(ctx, "klayslave", args, false, stderr)
+	s, err := prepare(ctx, "klayslave", args, false, stderr)
 	if err != nil {
 		return err
 	}
 	cfg := locust.Config{
-		MasterHost: o.masterHost,
-		MasterPort: o.masterPort,
-		Users:      r,
-		Stats:      col,
-		Log:        log,
+		MasterHost: s.o.masterHost,
+		MasterPort: s.o.masterPort,
+		Users:      s.runner,
+		Stats:      s.stats,
+		Log:        s.log,
 	}
-	if o.locustProtocol == "0.9" {
+	if s.o.locustProtocol == "0.9" {
 		err = locust.RunLegacyWorker(ctx, cfg)
 	} else {
 		err = locust.RunWorker(ctx, cfg)
 	}
-	r.StopAll()
-	_, total := col.Summary()
-	log.Info("worker finished", "sent", total.Requests, "failures", total.Failures)
-	return err
+	s.runner.StopAll()
+	_, total := s.stats.Summary()
+	s.log.Info("worker finished", "sent", total.Requests, "failures", total.Failures)
+	return errors.Join(err, s.finish())
 }

@@ -15,10 +15,11 @@ import (
 // -run-time (ramp-up included, as Locust's -t) or on Ctrl-C, and prints the
 // final summary.
 func runStandalone(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	o, r, col, log, err := prepare(ctx, "klayslave run", args, true, stderr)
+	s, err := prepare(ctx, "klayslave run", args, true, stderr)
 	if err != nil {
 		return err
 	}
+	o, r, col, log := s.o, s.runner, s.stats, s.log
 	log.Info("starting", "users", o.users, "spawn-rate", o.spawnRate, "run-time", o.runTime, "max-rps", o.maxRPS)
 	ctx, cancel := context.WithTimeout(ctx, o.runTime)
 	defer cancel()
@@ -41,6 +42,9 @@ loop:
 	rows, total := col.Summary()
 	fmt.Fprintln(stdout, "\nFinal summary:")
 	printTable(stdout, rows, total, 0)
+	if err := s.finish(); err != nil {
+		return err
+	}
 	if total.Requests > 0 {
 		ratio := float64(total.Failures) / float64(total.Requests)
 		if ratio > o.failRatio {

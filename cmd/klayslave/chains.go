@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/klayslave/klayslave/klay"
+	"github.com/klayslave/klayslave/tc"
+)
+
+// side is one chain of a run: its client, funder and funded test accounts.
+type side struct {
+	label   string // "main chain"
+	short   string // "mc", in state file names
+	keys    klay.KeySource
+	url     string
+	urlFlag string
+	users   int
+	chainID *big.Int // expected, from -mcChainId; nil: any
+
+	client *klay.Client
+	funder *klay.Account
+	run    *klay.Users // this run's test accounts, once derived
+	chain  *tc.Chain
+}
+
+// sides returns the chains the flags describe; a chain with no test
+// accounts (-numScUser 0) is left out.
+func sides(o *options) []*side {
+	all := []*side{
+		{label: "main chain", short: "mc", keys: klay.MainChainKeySource(o.mcKey, o.mcKeyFile), url: o.mcEndpoint,
+			urlFlag: "-mcEndpoint", users: o.numMcUser, chainID: optionalID(o.mcChainID)},
+		{label: "service chain", short: "sc", keys: klay.ServiceChainKeySource(o.scKey, o.scKeyFile), url: o.scEndpoint,
+			urlFlag: "-scEndpoint", users: o.numScUser, chainID: optionalID(o.scChainID)},
+	}
+	var out []*side
+	for _, s := range all {
+		if s.users > 0 {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func optionalID(id uint64) *big.Int {
+	if id == 0 {
+		return nil
+	}
+	return new(big.Int).SetUint64(id)
+}
+
+// connect loads the side's funder key, dials the node and runs every
+// pre-flight check. Errors are *klay.PreflightError where the user can fix
+// them.
+func (s *side) connect(ctx context.Context, charge *big.Int, pool int) error {
+	key, err := s.keys.Load()
+	if err != nil {
+		return err
+	}
+	s.client, err = klay.Dial(ctx, s.url, pool)
+	if err != nil {
+		return &klay.PreflightError{Check: klay.CheckReachable, Target: s.url, Err: err,
+			Msg: fmt.Sprintf("%s endpoint: %v; fix %s", s.label, err, s.urlFlag)}
+	}
+	s.funder = klay.NewAccount(key, s.client)
+	return klay.Preflight(ctx, s.client, klay.PreflightConfig{
+		Label: s.label, URLFlag: s.urlFlag, Funder: s.funder.Address,
+		Users: s.users, Charge: charge, ExpectedChainID: s.chainID,
+	})
+}
+
+// fund derives this run's test accounts, records them in a state file (so
+// `klayslave sweep -run` finds a crashed run's accounts) and funds them.
+func (s *side) fund(ctx context.Context, runID, logDir string, charge *big.Int, progress io.Writer, log *slog.Logger) error {
+	u, err := klay.PrepareUsers(ctx, s.client, s.funder.PrivateKey(), klay.UsersConfig{
+		Chain: s.short, RunID: runID, Count: s.users, Charge: charge, LogDir: logDir,
+		Fund: klay.FundOptions{Progress: progress, Label: s.label, Logger: log},
+	})
+	if u != nil {
+		s.run = u // even half-funded accounts must be swept
+	}
+	if err != nil {
+		return fmt.Errorf("funding %d test accounts on the %s: %w", s.users, s.label, err)
+	}
+	log.Info("funded test accounts", "chain", s.label, "accounts", u.Funding.Accounts, "KLAY each", klay.FormatKLAY(charge),
+		"elapsed", u.Funding.Elapsed.Round(time.Millisecond), "funder", s.funder.Address.Hex())
+	id, err := s.client.ChainID(ctx)
+	if err != nil {
+		return err
+	}
+	s.chain = &tc.Chain{Name: map[string]string{"mc": "main", "sc": "service"}[s.short], Client: s.client,
+		ChainID: id, Funder: s.funder, Accounts: u.Accounts}
+	return nil
+}
+
+// sweep returns the test accounts' balances to the funder; when nothing is
+// left behind it also removes the state file.
+func (s *side) sweep(ctx context.Context, progress io.Writer, log *slog.Logger) error {
+	res, err := s.run.Sweep(ctx, klay.SweepOptions{Progress: progress, Label: s.label, Logger: log})
+	if res != nil {
+		logSweep(log, s.label, s.funder.Address.Hex(), res)
+	}
+	if err != nil {
+		id := s.run.State.RunID
+		return fmt.Errorf("sweeping the %s test accounts of run %s: %w (retry with 'klayslave sweep -run %s')", s.label, id, err, id)
+	}
+	return nil
+}
+
+func logSweep(log *slog.Logger, label, funder string, res *klay.SweepResult) {
+	log.Info("swept test accounts", "chain", label, "accounts", res.Swept, "returned KLAY", klay.FormatKLAY(res.Returned),
+		"fees KLAY", klay.FormatKLAY(res.Fees), "left KLAY", klay.FormatKLAY(res.Left), "funder", funder)
+}
+
+// chainSetup connects to both chains, checks them, and funds the test
+// accounts of a new run, both chains at once.
+func chainSetup(ctx context.Context, o *options, runID string, pool int, progress io.Writer, log *slog.Logger) ([]*side, error) {
+	charge, err := klay.ParseKLAY(o.charge)
+	if err != nil {
+		return nil, usagef("-charge: %v; give KLAY per test account, e.g. -charge 10", err)
+	}
+	ss := sides(o)
+	for _, s := range ss {
+		if err := s.connect(ctx, charge, pool); err != nil {
+			return nil, err
+		}
+	}
+	errs := make([]error, len(ss))
+	var wg sync.WaitGroup
+	for i, s := range ss {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.fund(ctx, runID, o.logDir, charge, progress, log)
+		}()
+	}
+	wg.Wait()
+	return ss, errors.Join(errs...)
+}
+
+// sweepAll sweeps every side that has test accounts. It runs after the load
+// has stopped, also after Ctrl-C, so it takes a context of its own.
+func sweepAll(ss []*side, progress io.Writer, log *slog.Logger) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var errs []error
+	for _, s := range ss {
+		if s.run != nil {
+			errs = append(errs, s.sweep(ctx, progress, log))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// logFile opens <log-dir>/klayslave-<funder address>.log: named by address,
+// never by key (the seed used slave-<private key>.log).
+func logFile(o *options, funder *ecdsa.PrivateKey) (*os.File, error) {
+	if err := os.MkdirAll(o.logDir, 0o755); err != nil {
+		return nil, err
+	}
+	name := filepath.Join(o.logDir, "klayslave-"+klay.KeyAddress(funder).Hex()+".log")
+	return os.OpenFile(name, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+}

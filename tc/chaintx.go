@@ -1,0 +1,130 @@
+package tc
+
+import (
+	"context"
+	"errors"
+	"math/big"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/kaiachain/kaia/blockchain/types"
+	"github.com/kaiachain/kaia/common"
+	"github.com/klayslave/klayslave/bridge"
+	"github.com/klayslave/klayslave/klay"
+)
+
+// Methods of the stats entries of transaction test cases.
+const (
+	methodTx  = "tx"  // the request transaction was accepted by the node
+	methodE2E = "e2e" // the transfer was handled on the other chain
+)
+
+// TransferValuePeb is what every KLAY transfer moves: small, so that test
+// accounts last, and nonzero, so that balances show it (10^-6 KLAY).
+const TransferValuePeb = 1_000_000_000_000
+
+// transferValue returns TransferValuePeb as a new big.Int.
+func transferValue() *big.Int { return big.NewInt(TransferValuePeb) }
+
+// gasPriceTTL is how long a klay_gasPrice answer is reused. Asking for
+// every transaction would double the RPC load; the base fee moves slowly,
+// and an "underpriced" answer refreshes it at once.
+const gasPriceTTL = 2 * time.Second
+
+// gasPricer caches one node's gas price.
+type gasPricer struct {
+	c  *klay.Client
+	mu sync.Mutex
+	p  *big.Int
+	at time.Time
+}
+
+func newGasPricer(c *klay.Client) *gasPricer { return &gasPricer{c: c} }
+
+func (g *gasPricer) get(ctx context.Context) (*big.Int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.p != nil && time.Since(g.at) < gasPriceTTL {
+		return g.p, nil
+	}
+	p, err := g.c.GasPrice(ctx)
+	if err != nil {
+		return nil, err
+	}
+	g.p, g.at = p, time.Now()
+	return p, nil
+}
+
+func (g *gasPricer) invalidate() {
+	g.mu.Lock()
+	g.p = nil
+	g.mu.Unlock()
+}
+
+// chainTx is what a test case needs to send on one chain.
+type chainTx struct {
+	chain *Chain
+	price *gasPricer
+}
+
+func newChainTx(c *Chain) *chainTx { return &chainTx{chain: c, price: newGasPricer(c.Client)} }
+
+// send signs tx built by mk at the cached gas price and sends it from
+// `from`; an "underpriced" answer refreshes the price and tries once more.
+func (c *chainTx) send(ctx context.Context, from *klay.Account, mk func(nonce uint64, gasPrice *big.Int) (*types.Transaction, error)) (*types.Transaction, error) {
+	for attempt := 0; ; attempt++ {
+		gp, err := c.price.get(ctx)
+		if err != nil {
+			return nil, err
+		}
+		tx, err := from.Send(ctx, c.chain.Client, func(nonce uint64) (*types.Transaction, error) {
+			tx, err := mk(nonce, gp)
+			if err != nil {
+				return nil, err
+			}
+			return from.Sign(tx, c.chain.ChainID)
+		})
+		if klay.OutcomeOf(err) == klay.Underpriced && attempt == 0 {
+			c.price.invalidate()
+			continue
+		}
+		if err != nil && tx != nil {
+			// Outcome unknown: the node may hold it, but it was not
+			// accepted as far as we know. Count it as a failure.
+			return nil, err
+		}
+		return tx, err
+	}
+}
+
+// call sends a legacy contract call (or plain transfer with data nil).
+func (c *chainTx) call(ctx context.Context, from *klay.Account, to common.Address, value *big.Int, gas uint64, data []byte) (*types.Transaction, error) {
+	return c.send(ctx, from, func(nonce uint64, gp *big.Int) (*types.Transaction, error) {
+		return types.NewTransaction(nonce, to, value, gas, gp, data), nil
+	})
+}
+
+// estimate returns the gas of a call from `from` with bridge.GasMargin.
+func (c *chainTx) estimate(ctx context.Context, from common.Address, to common.Address, value *big.Int, data []byte) (uint64, error) {
+	g, err := c.chain.Client.EstimateGas(ctx, klay.CallMsg{From: from, To: &to, Value: value, Data: data})
+	if err != nil {
+		return 0, err
+	}
+	return bridge.WithMargin(g), nil
+}
+
+// pick returns a random element of accs.
+func pick(accs []*klay.Account) *klay.Account { return accs[rand.IntN(len(accs))] }
+
+// errNoAccounts is returned by New when the env has no test accounts.
+var errNoAccounts = errors.New("no test accounts: this case needs funded accounts on both chains")
+
+func needAccounts(chains ...*Chain) error {
+	for _, c := range chains {
+		if c == nil || len(c.Accounts) == 0 || c.Client == nil {
+			return errNoAccounts
+		}
+	}
+	return nil
+}

@@ -1,0 +1,177 @@
+package tc
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kaiachain/kaia/common"
+	"github.com/klayslave/klayslave/klay"
+)
+
+// devnetFile is the part of the devnet's network.json the e2e tests use.
+type devnetFile struct {
+	MainChain struct {
+		RPC string `json:"rpc"`
+	} `json:"mainChain"`
+	ServiceChain struct {
+		RPC          string `json:"rpc"`
+		SubbridgeRPC string `json:"subbridgeRpc"`
+	} `json:"serviceChain"`
+	DevKeys struct {
+		Spare []string `json:"spare"`
+	} `json:"devKeys"`
+}
+
+// devnetEnv builds the Env cmd would build, over the devnet named by
+// $KLAYSLAVE_DEVNET: spare dev keys fund n fresh test accounts per chain.
+// It skips when the variable is unset and fails when the devnet is down.
+// The state directory is shared by the tests (and runs), so the bridge
+// and token pairs are deployed once and reused.
+func devnetEnv(t *testing.T, n int) *Env {
+	t.Helper()
+	path := os.Getenv("KLAYSLAVE_DEVNET")
+	if path == "" {
+		t.Skip("KLAYSLAVE_DEVNET (path to the devnet's network.json) is not set")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("KLAYSLAVE_DEVNET: %v", err)
+	}
+	var d devnetFile
+	if err := json.Unmarshal(data, &d); err != nil {
+		t.Fatalf("KLAYSLAVE_DEVNET: %v", err)
+	}
+	if len(d.DevKeys.Spare) < 6 {
+		t.Fatalf("network.json has %d spare keys, want 6", len(d.DevKeys.Spare))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	runID := fmt.Sprintf("tc-%s-%d", strings.ReplaceAll(t.Name(), "/", "-"), time.Now().UnixNano()%1e9)
+	runID = runID[max(0, len(runID)-60):]
+	chain := func(name, url, key string) *Chain {
+		c, err := klay.Dial(ctx, url, 32)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := c.ChainID(ctx)
+		if err != nil {
+			t.Fatalf("devnet %s chain at %s does not answer: %v", name, url, err)
+		}
+		k, err := klay.ParseKey(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		accs, err := klay.DeriveAccounts(k, strings.TrimLeft(runID, "-"), 0, n, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		funder := klay.NewAccount(k, c)
+		if _, err := klay.Fund(ctx, c, funder, klay.Addresses(accs), new(big.Int).Mul(big.NewInt(10), big.NewInt(1e18)), klay.FundOptions{}); err != nil {
+			t.Fatalf("fund %s-chain test accounts: %v", name, err)
+		}
+		return &Chain{Name: name, Client: c, ChainID: id, Funder: funder, Accounts: accs}
+	}
+	env := &Env{
+		MCEndpoint: d.MainChain.RPC,
+		SCEndpoint: d.ServiceChain.RPC,
+		MC:         chain("main", d.MainChain.RPC, d.DevKeys.Spare[4]),
+		SC:         chain("service", d.ServiceChain.RPC, d.DevKeys.Spare[5]),
+		StateDir:   filepath.Join(os.TempDir(), "klayslave-tc-e2e-state"),
+	}
+	sb := d.ServiceChain.SubbridgeRPC
+	if sb == "" {
+		sb = d.ServiceChain.RPC
+	}
+	if env.Subbridge, err = klay.Dial(ctx, sb, 8); err != nil {
+		t.Fatal(err)
+	}
+	return env
+}
+
+// counts is a stats.Recorder that counts per entry name.
+type counts struct {
+	mu   sync.Mutex
+	ok   map[string]int
+	fail map[string]int
+	errs map[string]string
+	lat  map[string][]time.Duration
+}
+
+func newCounts() *counts {
+	return &counts{ok: map[string]int{}, fail: map[string]int{}, errs: map[string]string{}, lat: map[string][]time.Duration{}}
+}
+
+func (c *counts) Success(_, name string, d time.Duration, _ int64) {
+	c.mu.Lock()
+	c.ok[name]++
+	c.lat[name] = append(c.lat[name], d)
+	c.mu.Unlock()
+}
+
+func (c *counts) Failure(_, name string, _ time.Duration, err error) {
+	c.mu.Lock()
+	c.fail[name]++
+	c.errs[name] = err.Error()
+	c.mu.Unlock()
+}
+
+func (c *counts) get(name string) (ok, fail int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ok[name], c.fail[name]
+}
+
+func (c *counts) failures(t *testing.T) {
+	t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for name, n := range c.fail {
+		t.Errorf("%s: %d failures, last: %s", name, n, c.errs[name])
+	}
+}
+
+// balanceSum returns the sum of the accounts' KLAY on c.
+func balanceSum(t *testing.T, c *Chain) *big.Int {
+	t.Helper()
+	bals, err := c.Client.BalancesAt(context.Background(), klay.Addresses(c.Accounts))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := new(big.Int)
+	for _, b := range bals {
+		sum.Add(sum, b)
+	}
+	return sum
+}
+
+// waitFor polls cond every 200 ms for up to d.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// fixed returns a direction picker that always picks d.
+func fixed(d direction) func() direction { return func() direction { return d } }
+
+// addrSet returns the addresses of accs as a set.
+func addrSet(accs []*klay.Account) map[common.Address]bool {
+	m := map[common.Address]bool{}
+	for _, a := range accs {
+		m[a.Address] = true
+	}
+	return m
+}
