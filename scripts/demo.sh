@@ -7,6 +7,10 @@ dir=${KLAYSLAVE_DEVNET_DIR:-/tmp/klayslave-devnet}
 # network.env holds the endpoints and the devnet's well-known, local-only
 # funder keys; klayslave reads the keys from the environment, never argv.
 set -a; . "$dir/network.env"; set +a
-./bin/klayslave run -tc rpcPing -users 20 -spawn-rate 10 -run-time 30s -max-rps 200 \
+# The seed's test case and its end-to-end variant: KLAY through the bridge in
+# both directions, 20 requests/s for 30 s. The summary is printed at the end
+# and the test accounts' funds go back to the funders.
+./bin/klayslave run -tc scValueTransferTc,scValueTransferWithCheckTc -users 10 -spawn-rate 10 \
+  -run-time 30s -max-rps 20 -charge 1 -log-dir "$dir/klayslave" \
   -mcEndpoint "$KLAYSLAVE_MC_ENDPOINT" -scEndpoint "$KLAYSLAVE_SC_ENDPOINT"
 echo "The devnet is still up; stop it with: ./bin/devnet down --dir $dir"

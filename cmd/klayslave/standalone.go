@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/klayslave/klayslave/runner"
 	"github.com/klayslave/klayslave/stats"
@@ -77,11 +79,16 @@ func printTable(w io.Writer, rows []stats.Row, total stats.Row, users int) {
 	if users > 0 {
 		fmt.Fprintf(w, "\n%s  users: %d\n", time.Now().Format("15:04:05"), users)
 	}
-	fmt.Fprintf(w, "%-40s %9s %8s | %8s %8s %8s %8s %8s %8s | %8s\n",
-		"Name", "# reqs", "# fails", "Avg", "Min", "Max", "p50", "p90", "p99", "req/s")
+	width := len("Aggregated")
+	for _, r := range rows {
+		width = max(width, utf8.RuneCountInString(r.Name))
+	}
+	pad := func(s string) string { return s + strings.Repeat(" ", width-utf8.RuneCountInString(s)) }
+	fmt.Fprintf(w, "%s %9s %8s | %8s %8s %8s %8s %8s %8s | %8s\n",
+		pad("Name"), "# reqs", "# fails", "Avg", "Min", "Max", "p50", "p90", "p99", "req/s")
 	line := func(r stats.Row) {
-		fmt.Fprintf(w, "%-40s %9d %8d | %8s %8s %8s %8s %8s %8s | %8.1f\n",
-			r.Name, r.Requests, r.Failures, ms(r.Avg), ms(r.Min), ms(r.Max), ms(r.P50), ms(r.P90), ms(r.P99), r.RPS)
+		fmt.Fprintf(w, "%s %9d %8d | %8s %8s %8s %8s %8s %8s | %8.1f\n",
+			pad(r.Name), r.Requests, r.Failures, ms(r.Avg), ms(r.Min), ms(r.Max), ms(r.P50), ms(r.P90), ms(r.P99), r.RPS)
 	}
 	for _, r := range rows {
 		line(r)
