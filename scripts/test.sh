@@ -24,4 +24,4 @@ export KLAYSLAVE_DEVNET="$dir/network.json"
 go test -race -count=1 -timeout 20m ./...
 
 ./bin/devnet down --dir "$dir"
-(cd devnet && go test -count=1 -timeout 10m -ldflags=-checklinkname=0 ./...)
+(cd devnet && go test -v -count=1 -timeout 10m ./... 2>&1 | grep -E "^(--- |PASS|FAIL|ok|panic)|took|moved")
