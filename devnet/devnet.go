@@ -207,10 +207,23 @@ func dialAll(ctx context.Context, l layout) (cn, en, sc *rpc.Client, closeAll fu
 // sub-bridge peer, and both chains' blocks rising past startBlocks. Every
 // failure names the log file to read.
 func waitReady(ctx context.Context, l layout, nodes []*startedNode, startBlocks []uint64, cn, en, sc *rpc.Client) error {
-	deadline := time.Now().Add(readyTimeout)
+	start := time.Now()
+	deadline := start.Add(readyTimeout)
+	nudged := false
 	for {
 		if err := exitedNode(nodes); err != nil {
 			return err
+		}
+		// The EN dials the CN once; if that first dial fails, Kaia's p2p
+		// retries only after 30 s. The CN has never dialled the EN, so
+		// asking it to connect costs nothing and does not wait.
+		if !nudged && time.Since(start) > 4*time.Second {
+			var enPeers []any
+			if call(ctx, en, &enPeers, "admin_peers") == nil && len(enPeers) == 0 {
+				var ok bool
+				_ = call(ctx, cn, &ok, "admin_addPeer", kni(enNodeKey(), l.port(baseENP2P), "en"))
+			}
+			nudged = true
 		}
 		var peers []any
 		cnBN, err1 := blockNumber(ctx, cn)
