@@ -80,6 +80,11 @@ func commonArgs(dataDir string, p2p, rpcPort, wsPort int) []string {
 		"--nodiscover", "--nat", "none", "--netrestrict", "127.0.0.0/8", "--ntp.disable",
 		"--rpc", "--rpcaddr", "127.0.0.1", "--rpcport", strconv.Itoa(rpcPort),
 		"--ws", "--wsaddr", "127.0.0.1", "--wsport", strconv.Itoa(wsPort),
+		// Commit the state of every block. kscn v1.0.3 hangs on SIGTERM and
+		// is killed; with the default (every 128 blocks) it came back with
+		// "Head state missing, repairing chain", rewound by minutes, and
+		// contracts that klayslave had recorded as set up lost their state.
+		"--gcmode", "archive",
 	}
 }
 

