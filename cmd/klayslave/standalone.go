@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"golang.org/x/term"
 
 	"github.com/klayslave/klayslave/runner"
 	"github.com/klayslave/klayslave/stats"
@@ -27,6 +30,10 @@ func runStandalone(ctx context.Context, args []string, stdout, stderr io.Writer)
 	defer cancel()
 
 	col.Reset()
+	// On a terminal the table is redrawn in place; piped to a file or a
+	// CI log, every table is kept, one after the other.
+	f, ok := stdout.(*os.File)
+	live := ok && term.IsTerminal(int(f.Fd()))
 	go spawnGradually(ctx, r, o.users, o.spawnRate)
 	tick := time.NewTicker(o.reportInterval)
 	defer tick.Stop()
@@ -37,6 +44,9 @@ loop:
 			break loop
 		case <-tick.C:
 			rows, total := col.Summary()
+			if live {
+				fmt.Fprint(stdout, "\033[H\033[2J") // redraw in place on a terminal
+			}
 			printTable(stdout, rows, total, r.UserCount())
 		}
 	}
