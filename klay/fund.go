@@ -69,7 +69,7 @@ func Fund(ctx context.Context, c *Client, funder *Account, to []common.Address, 
 	if err != nil {
 		return nil, fmt.Errorf("fund from %s: chain id: %w", funder.Address.Hex(), err)
 	}
-	price := newPriceSource(c, opts.GasPrice)
+	price := NewGasPricer(c, opts.GasPrice, 0)
 	bar := newBar(opts.Progress, len(to), "funding "+opts.Label)
 	defer bar.Finish()
 
@@ -159,7 +159,7 @@ type roundResult struct {
 }
 
 // fundRound sends one transfer per index in todo and waits for the receipts.
-func fundRound(ctx context.Context, c *Client, funder *Account, chainID *big.Int, price *priceSource,
+func fundRound(ctx context.Context, c *Client, funder *Account, chainID *big.Int, price *GasPricer,
 	to []common.Address, todo []int, needs []*big.Int, opts FundOptions, bar *progressbar.ProgressBar) roundResult {
 	res := roundResult{value: new(big.Int), fees: new(big.Int)}
 	w := newWatcher(c, opts.ReceiptTimeout)
@@ -196,36 +196,21 @@ func fundRound(ctx context.Context, c *Client, funder *Account, chainID *big.Int
 		}
 	}()
 
-	jobs := make(chan int)
-	var wg sync.WaitGroup
-	for range min(opts.Concurrency, len(todo)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for idx := range jobs {
-				tx, err := sendTransfer(ctx, c, funder, chainID, price, to[idx], needs[idx])
-				if tx != nil {
-					w.in <- &watchItem{tx: tx, from: funder, index: idx, sentAt: time.Now()}
-				}
-				if tx == nil || err != nil {
-					mu.Lock()
-					res.err = err
-					if tx == nil {
-						res.retry = append(res.retry, idx)
-					}
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	for _, idx := range todo {
-		select {
-		case jobs <- idx:
-		case <-ctx.Done():
+	parallel(ctx, len(todo), opts.Concurrency, func(k int) {
+		idx := todo[k]
+		tx, err := sendTransfer(ctx, c, funder, chainID, price, to[idx], needs[idx])
+		if tx != nil {
+			w.in <- &watchItem{tx: tx, from: funder, index: idx, sentAt: time.Now()}
 		}
-	}
-	close(jobs)
-	wg.Wait()
+		if tx == nil || err != nil {
+			mu.Lock()
+			res.err = err
+			if tx == nil {
+				res.retry = append(res.retry, idx)
+			}
+			mu.Unlock()
+		}
+	})
 	close(w.in)
 	<-collected
 	return res
@@ -233,9 +218,9 @@ func fundRound(ctx context.Context, c *Client, funder *Account, chainID *big.Int
 
 // sendTransfer sends value to `to`, refreshing the gas price when the node
 // says it is too low.
-func sendTransfer(ctx context.Context, c *Client, from *Account, chainID *big.Int, price *priceSource, to common.Address, value *big.Int) (*types.Transaction, error) {
+func sendTransfer(ctx context.Context, c *Client, from *Account, chainID *big.Int, price *GasPricer, to common.Address, value *big.Int) (*types.Transaction, error) {
 	for attempt := 0; ; attempt++ {
-		gp, err := price.get(ctx)
+		gp, err := price.Get(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -245,15 +230,15 @@ func sendTransfer(ctx context.Context, c *Client, from *Account, chainID *big.In
 		if OutcomeOf(err) != Underpriced || attempt >= 3 {
 			return tx, err
 		}
-		price.refresh(gp)
+		price.Refresh(gp)
 	}
 }
 
 // gapFiller returns a watcher hook that sends a zero-value transfer to the
 // sender itself with the missing nonce.
-func gapFiller(c *Client, chainID *big.Int, price *priceSource) func(context.Context, *Account, uint64) (*types.Transaction, error) {
+func gapFiller(c *Client, chainID *big.Int, price *GasPricer) func(context.Context, *Account, uint64) (*types.Transaction, error) {
 	return func(ctx context.Context, from *Account, nonce uint64) (*types.Transaction, error) {
-		gp, err := price.get(ctx)
+		gp, err := price.Get(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -266,44 +251,6 @@ func gapFiller(c *Client, chainID *big.Int, price *priceSource) func(context.Con
 		}
 		return tx, nil
 	}
-}
-
-// priceSource caches the gas price for a round and refreshes it when a
-// transaction is turned down as underpriced.
-type priceSource struct {
-	c     *Client
-	fixed *big.Int
-	mu    sync.Mutex
-	price *big.Int
-}
-
-func newPriceSource(c *Client, fixed *big.Int) *priceSource {
-	return &priceSource{c: c, fixed: fixed}
-}
-
-func (p *priceSource) get(ctx context.Context) (*big.Int, error) {
-	if p.fixed != nil {
-		return p.fixed, nil
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.price == nil {
-		gp, err := p.c.GasPrice(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("gas price from %s: %w", p.c.URL(), err)
-		}
-		p.price = gp
-	}
-	return p.price, nil
-}
-
-// refresh drops the cached price if it is still the stale one.
-func (p *priceSource) refresh(stale *big.Int) {
-	p.mu.Lock()
-	if p.price != nil && p.price.Cmp(stale) == 0 {
-		p.price = nil
-	}
-	p.mu.Unlock()
 }
 
 func newBar(w io.Writer, n int, label string) *progressbar.ProgressBar {
@@ -320,4 +267,30 @@ func newBar(w io.Writer, n int, label string) *progressbar.ProgressBar {
 		progressbar.OptionThrottle(200*time.Millisecond),
 		progressbar.OptionOnCompletion(func() { _, _ = io.WriteString(w, "\n") }),
 	)
+}
+
+// parallel calls fn(i) for every i in [0, n), at most limit calls at a time,
+// and returns when they have all returned. Once ctx ends no new call starts.
+func parallel(ctx context.Context, n, limit int, fn func(i int)) {
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for range min(limit, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				fn(i)
+			}
+		}()
+	}
+feed:
+	for i := range n {
+		select {
+		case jobs <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(jobs)
+	wg.Wait()
 }

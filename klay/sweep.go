@@ -149,36 +149,20 @@ func sweepRound(ctx context.Context, c *Client, chainID, gp *big.Int, to common.
 		}
 	}()
 
-	jobs := make(chan int)
-	var wg sync.WaitGroup
-	for range min(opts.Concurrency, len(accs)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range jobs {
-				a := accs[i]
-				tx, err := a.Send(ctx, c, func(nonce uint64) (*types.Transaction, error) {
-					return a.SignTransfer(chainID, nonce, to, values[i], gp)
-				})
-				if tx != nil {
-					w.in <- &watchItem{tx: tx, from: a, index: i, sentAt: time.Now()}
-				} else {
-					opts.Logger.Warn("sweep send failed", "chain", opts.Label, "account", a.Address.Hex(), "err", err)
-					mu.Lock()
-					retry = append(retry, a)
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	for i := range accs {
-		select {
-		case jobs <- i:
-		case <-ctx.Done():
+	parallel(ctx, len(accs), opts.Concurrency, func(i int) {
+		a := accs[i]
+		tx, err := a.Send(ctx, c, func(nonce uint64) (*types.Transaction, error) {
+			return a.SignTransfer(chainID, nonce, to, values[i], gp)
+		})
+		if tx != nil {
+			w.in <- &watchItem{tx: tx, from: a, index: i, sentAt: time.Now()}
+			return
 		}
-	}
-	close(jobs)
-	wg.Wait()
+		opts.Logger.Warn("sweep send failed", "chain", opts.Label, "account", a.Address.Hex(), "err", err)
+		mu.Lock()
+		retry = append(retry, a)
+		mu.Unlock()
+	})
 	close(w.in)
 	<-collected
 	return retry

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"math/big"
 	"math/rand/v2"
-	"sync"
 	"time"
 
 	"github.com/kaiachain/kaia/blockchain/types"
@@ -32,49 +31,21 @@ func transferValue() *big.Int { return big.NewInt(TransferValuePeb) }
 // and an "underpriced" answer refreshes it at once.
 const gasPriceTTL = 2 * time.Second
 
-// gasPricer caches one node's gas price.
-type gasPricer struct {
-	c  *klay.Client
-	mu sync.Mutex
-	p  *big.Int
-	at time.Time
-}
-
-func newGasPricer(c *klay.Client) *gasPricer { return &gasPricer{c: c} }
-
-func (g *gasPricer) get(ctx context.Context) (*big.Int, error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.p != nil && time.Since(g.at) < gasPriceTTL {
-		return g.p, nil
-	}
-	p, err := g.c.GasPrice(ctx)
-	if err != nil {
-		return nil, err
-	}
-	g.p, g.at = p, time.Now()
-	return p, nil
-}
-
-func (g *gasPricer) invalidate() {
-	g.mu.Lock()
-	g.p = nil
-	g.mu.Unlock()
-}
-
 // chainTx is what a test case needs to send on one chain.
 type chainTx struct {
 	chain *Chain
-	price *gasPricer
+	price *klay.GasPricer
 }
 
-func newChainTx(c *Chain) *chainTx { return &chainTx{chain: c, price: newGasPricer(c.Client)} }
+func newChainTx(c *Chain) *chainTx {
+	return &chainTx{chain: c, price: klay.NewGasPricer(c.Client, nil, gasPriceTTL)}
+}
 
 // send signs tx built by mk at the cached gas price and sends it from
 // `from`; an "underpriced" answer refreshes the price and tries once more.
 func (c *chainTx) send(ctx context.Context, from *klay.Account, mk func(nonce uint64, gasPrice *big.Int) (*types.Transaction, error)) (*types.Transaction, error) {
 	for attempt := 0; ; attempt++ {
-		gp, err := c.price.get(ctx)
+		gp, err := c.price.Get(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -86,7 +57,7 @@ func (c *chainTx) send(ctx context.Context, from *klay.Account, mk func(nonce ui
 			return from.Sign(tx, c.chain.ChainID)
 		})
 		if klay.OutcomeOf(err) == klay.Underpriced && attempt == 0 {
-			c.price.invalidate()
+			c.price.Refresh(gp)
 			continue
 		}
 		if err != nil && tx != nil {
