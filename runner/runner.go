@@ -6,7 +6,6 @@ package runner
 import (
 	"context"
 	"math/rand/v2"
-	"sort"
 	"sync"
 	"time"
 
@@ -131,16 +130,6 @@ func (r *Runner) countLocked() int {
 		n += len(have)
 	}
 	return n
-}
-
-// Classes returns the sorted test-case names, for user classes and reports.
-func (r *Runner) Classes() []string {
-	var names []string
-	for _, t := range r.cfg.Tasks {
-		names = append(names, t.Name)
-	}
-	sort.Strings(names)
-	return names
 }
 
 func (r *Runner) run(ctx context.Context, class string, id uint64, pacer *Pacer) {

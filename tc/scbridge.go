@@ -65,10 +65,12 @@ type sender func(ctx context.Context, l *leg, from *klay.Account, to common.Addr
 // Its latency is the RPC acceptance of the request; with a tracker it also
 // records the end-to-end latency until the handle receipt.
 type bridgeTask struct {
-	name string
-	legs [2]*leg
-	dir  func() direction
-	send sender
+	// names are the stats entries per direction, "<case> main→service",
+	// and e2e their end-to-end entries; built once, not per request.
+	names, e2e [2]string
+	legs       [2]*leg
+	dir        func() direction
+	send       sender
 	// track, when set, follows each request to its handle receipt.
 	track *tracker
 	// nfts, when set, hands out an NFT id the sender owns per iteration.
@@ -80,7 +82,7 @@ func (b *bridgeTask) Run(ctx context.Context, rec stats.Recorder) {
 	l := b.legs[b.dir()]
 	from := pick(l.src.chain.Accounts)
 	to := pick(l.dst.chain.Accounts)
-	name := b.name + " " + l.dir.String()
+	name := b.names[l.dir]
 	start := time.Now()
 	var id *big.Int
 	if b.nfts != nil {
@@ -105,7 +107,7 @@ func (b *bridgeTask) Run(ctx context.Context, rec stats.Recorder) {
 	if b.track == nil {
 		return
 	}
-	x := &transfer{name: name + " e2e", rec: rec, src: l.src.chain.Client, dst: l.dst.chain.Client,
+	x := &transfer{name: b.e2e[l.dir], rec: rec, src: l.src.chain.Client, dst: l.dst.chain.Client,
 		req: tx.Hash(), start: start}
 	if id != nil {
 		// Once handled, the recipient owns the id on the other chain and
@@ -189,7 +191,12 @@ func (s *bridgeSetup) withTokens(t bridge.TokenPair) {
 
 // task returns the Task of a case over these legs.
 func (s *bridgeSetup) task(name string, send sender) *bridgeTask {
-	return &bridgeTask{name: name, legs: s.legs, dir: s.dir, send: send}
+	t := &bridgeTask{legs: s.legs, dir: s.dir, send: send}
+	for _, d := range []direction{mainToService, serviceToMain} {
+		t.names[d] = name + " " + d.String()
+		t.e2e[d] = t.names[d] + " e2e"
+	}
+	return t
 }
 
 // perLeg runs f for both legs, for set-up steps done once per direction

@@ -93,12 +93,8 @@ func (s *side) fund(ctx context.Context, runID, logDir string, charge *big.Int, 
 	}
 	log.Info("funded test accounts", "chain", s.label, "accounts", u.Funding.Accounts, "KLAY each", klay.FormatKLAY(charge),
 		"elapsed", u.Funding.Elapsed.Round(time.Millisecond), "funder", s.funder.Address.Hex())
-	id, err := s.client.ChainID(ctx)
-	if err != nil {
-		return err
-	}
 	s.chain = &tc.Chain{Name: map[string]string{"mc": "main", "sc": "service"}[s.short], Client: s.client,
-		ChainID: id, Funder: s.funder, Accounts: u.Accounts}
+		ChainID: new(big.Int).SetUint64(u.State.ChainID), Funder: s.funder, Accounts: u.Accounts}
 	return nil
 }
 
