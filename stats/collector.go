@@ -12,16 +12,6 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 )
 
-// Recorder is what a test case reports its requests to. It is safe for
-// concurrent use by any number of users.
-type Recorder interface {
-	// Success logs a request that succeeded after elapsed, with a response
-	// of contentLength bytes.
-	Success(method, name string, elapsed time.Duration, contentLength int64)
-	// Failure logs a request that failed after elapsed with err.
-	Failure(method, name string, elapsed time.Duration, err error)
-}
-
 // Error is one row of Locust's failures table.
 type Error struct {
 	Name        string
@@ -56,6 +46,7 @@ type Collector struct {
 type cumulative struct {
 	requests, failures int64
 	hist               *hdrhistogram.Histogram // microseconds
+	aside              bool                    // beside the total
 }
 
 // Histogram range: 1 µs to 1 hour, 3 significant digits.
@@ -85,20 +76,25 @@ func (c *Collector) Reset() {
 
 func unix(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 
-// Success implements Recorder.
+// Success records a successful iteration (a convenience for tests).
 func (c *Collector) Success(method, name string, elapsed time.Duration, contentLength int64) {
-	c.log(method, name, elapsed, contentLength, nil)
+	c.Record(Result{Method: method, Name: name, Latency: elapsed, Bytes: contentLength})
 }
 
-// Failure implements Recorder.
+// Failure records a failed iteration (a convenience for tests).
 func (c *Collector) Failure(method, name string, elapsed time.Duration, err error) {
 	if err == nil {
 		err = fmt.Errorf("unknown error")
 	}
-	c.log(method, name, elapsed, 0, err)
+	c.Record(Result{Method: method, Name: name, Latency: elapsed, Err: err})
 }
 
-func (c *Collector) log(method, name string, elapsed time.Duration, contentLength int64, err error) {
+// Record implements Sink. Aside rows are kept out of the Aggregated total.
+func (c *Collector) Record(r Result) {
+	c.log(r.Method, r.Name, r.Latency, r.Bytes, r.Err, r.Aside)
+}
+
+func (c *Collector) log(method, name string, elapsed time.Duration, contentLength int64, err error, aside bool) {
 	now := unix(c.now())
 	rt := float64(elapsed) / float64(time.Millisecond)
 	us := elapsed.Microseconds()
@@ -116,7 +112,9 @@ func (c *Collector) log(method, name string, elapsed time.Duration, contentLengt
 	}
 	failed := err != nil
 	e.log(now, rt, contentLength, failed)
-	c.total.log(now, rt, contentLength, failed)
+	if !aside {
+		c.total.log(now, rt, contentLength, failed)
+	}
 	if failed {
 		msg := err.Error()
 		ek := ErrorKey(method, name, msg)
@@ -129,7 +127,7 @@ func (c *Collector) log(method, name string, elapsed time.Duration, contentLengt
 
 	cu := c.cum[k]
 	if cu == nil {
-		cu = &cumulative{hist: hdrhistogram.New(1, histMax, 3)}
+		cu = &cumulative{hist: hdrhistogram.New(1, histMax, 3), aside: aside}
 		c.cum[k] = cu
 	}
 	cu.requests++
@@ -206,6 +204,7 @@ func (c *Collector) Delta() Report {
 // Row is one line of the standalone summary: cumulative since Reset.
 type Row struct {
 	Method, Name       string
+	Aside              bool // beside the Aggregated total
 	Requests, Failures int64
 	Avg, Min, Max      time.Duration
 	P50, P90, P99      time.Duration
@@ -220,7 +219,12 @@ func (c *Collector) Summary() (rows []Row, total Row) {
 	all := hdrhistogram.New(1, histMax, 3)
 	total = Row{Name: "Aggregated"}
 	for k, cu := range c.cum {
-		rows = append(rows, row(k.method, k.name, cu.requests, cu.failures, cu.hist, secs))
+		r := row(k.method, k.name, cu.requests, cu.failures, cu.hist, secs)
+		r.Aside = cu.aside
+		rows = append(rows, r)
+		if cu.aside {
+			continue
+		}
 		all.Merge(cu.hist)
 		total.Requests += cu.requests
 		total.Failures += cu.failures

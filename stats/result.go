@@ -1,0 +1,51 @@
+package stats
+
+import "time"
+
+// Result is one outcome, as a value: what a test case (or the runner, for a
+// dropped or panicking iteration) emits, and what every sink consumes
+// (Locust stats, the terminal, a report, Prometheus).
+type Result struct {
+	Method, Name string
+	// Aside marks a row that stands beside the Aggregated total: the send,
+	// inclusion and e2e rows of an iteration, and dropped iterations. Only
+	// iterations count in the total and in the failure ratio.
+	Aside bool
+	// Latency is measured from the iteration's due time, so a slot the
+	// pacer could not serve on time shows as latency (no coordinated
+	// omission).
+	Latency time.Duration
+	// Work is how long the work itself took, from when a user started it;
+	// 0 when it is not known apart from Latency.
+	Work  time.Duration
+	Bytes int64
+	Err   error // nil: success
+}
+
+// Sink consumes results. Implementations are safe for concurrent use.
+type Sink interface {
+	Record(Result)
+}
+
+// SinkFunc adapts a function to Sink.
+type SinkFunc func(Result)
+
+// Record implements Sink.
+func (f SinkFunc) Record(r Result) { f(r) }
+
+// Tee records every result to each of sinks.
+type Tee []Sink
+
+// Record implements Sink.
+func (t Tee) Record(r Result) {
+	for _, s := range t {
+		s.Record(r)
+	}
+}
+
+// Recorder is the old per-request interface; it goes once every case emits
+// Results.
+type Recorder interface {
+	Success(method, name string, elapsed time.Duration, contentLength int64)
+	Failure(method, name string, elapsed time.Duration, err error)
+}
