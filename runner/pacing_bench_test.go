@@ -8,12 +8,12 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/klayslave/klayslave/stats"
-	"github.com/klayslave/klayslave/tc"
 )
 
 // stampRecorder keeps the time of every recorded request.
@@ -23,17 +23,32 @@ type stampRecorder struct {
 	fails int
 }
 
-func (s *stampRecorder) Success(string, string, time.Duration, int64) {
+func (s *stampRecorder) Record(r stats.Result) {
 	s.mu.Lock()
 	s.times = append(s.times, time.Now())
+	if r.Err != nil {
+		s.fails++
+	}
 	s.mu.Unlock()
 }
 
-func (s *stampRecorder) Failure(string, string, time.Duration, error) {
-	s.mu.Lock()
-	s.times = append(s.times, time.Now())
-	s.fails++
-	s.mu.Unlock()
+// noopTask does nothing: the runner's own overhead.
+var noopTask = TaskFunc(func(_ context.Context, it Iteration, out stats.Sink) {
+	out.Record(it.Result("noop", "noop", nil))
+})
+
+// postTask POSTs a JSON-RPC call to url, as rpcPing does.
+func postTask(c *http.Client, url string) Task {
+	return TaskFunc(func(ctx context.Context, it Iteration, out stats.Sink) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"klay_blockNumber","params":[]}`))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := c.Do(req)
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		out.Record(it.Result("rpc", "rpcPing", err))
+	})
 }
 
 // pacingRun runs task with users users capped at rps for d, and returns the
@@ -44,12 +59,12 @@ func (s *stampRecorder) Failure(string, string, time.Duration, error) {
 // two (a pair 99 ms apart, split by the window edges) reads as 2× the mean;
 // minGap, the closest two requests relative to the 1/rps interval, shows
 // whether that is a burst or not.
-func pacingRun(b *testing.B, task tc.Task, users int, rps float64, d time.Duration) (achieved, peak, minGap float64, fails int) {
+func pacingRun(b *testing.B, task Task, users int, rps float64, d time.Duration) (achieved, peak, minGap float64, fails int) {
 	rec := &stampRecorder{}
-	r := New(Config{Tasks: []Task{{Name: "t", Task: task}}, Recorder: rec, MaxRPS: rps})
+	r := New(Config{Tasks: []Named{{Name: "t", Task: task}}, Sink: rec, MaxRPS: rps})
 	r.Spawn(map[string]int{"User": users})
 	time.Sleep(d)
-	r.StopAll()
+	r.Stop(context.Background())
 	ts := rec.times
 	sort.Slice(ts, func(i, j int) bool { return ts[i].Before(ts[j]) })
 	if len(ts) < 2 {
@@ -90,14 +105,9 @@ func BenchmarkPacing(b *testing.B) {
 	defer sink.Close()
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 200
-	env := &tc.Env{MCEndpoint: sink.URL, HTTP: &http.Client{Transport: tr}}
-	reg := tc.Builtin()
+	tasks := map[string]Task{"noop": noopTask, "rpcPing": postTask(&http.Client{Transport: tr}, sink.URL)}
 	for _, name := range []string{"noop", "rpcPing"} {
-		c, _ := reg.Lookup(name)
-		task, err := c.New(context.Background(), env)
-		if err != nil {
-			b.Fatal(err)
-		}
+		task := tasks[name]
 		for _, rps := range []float64{10, 100, 1000, 10000} {
 			d := 5 * time.Second
 			if rps == 10 {
@@ -123,18 +133,17 @@ func BenchmarkPacing(b *testing.B) {
 //
 //	go test ./runner -run=^$ -bench=Memory -benchtime=1x
 func BenchmarkMemory10kUsers(b *testing.B) {
-	c, _ := tc.Builtin().Lookup("noop")
-	task, _ := c.New(context.Background(), &tc.Env{})
+	task := noopTask
 	for i := 0; i < b.N; i++ {
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		r := New(Config{Tasks: []Task{{Name: "noop", Task: task}}, Recorder: stats.NewCollector(nil), MaxRPS: 1000})
+		r := New(Config{Tasks: []Named{{Name: "noop", Task: task}}, Sink: stats.NewCollector(nil), MaxRPS: 1000})
 		r.Spawn(map[string]int{"User": 10000})
 		time.Sleep(time.Second)
 		runtime.GC()
 		runtime.ReadMemStats(&after)
-		r.StopAll()
+		r.Stop(context.Background())
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/10000, "heapB/user")
 		b.ReportMetric(float64(after.StackInuse-before.StackInuse)/10000, "stackB/user")
 		b.ReportMetric(float64(after.Sys)/(1<<20), "sysMiB")

@@ -1,72 +1,176 @@
-// Package runner runs users: goroutines that call test-case tasks in a loop,
-// paced by a per-worker rate cap. Both the Locust protocols and standalone
-// mode drive it through Spawn and StopAll.
+// Package runner runs users: goroutines that take iterations and run test
+// cases. It owns an iteration's timing: with a rate (-max-rps) iteration i
+// is due at t0 + Rate.Due(i) and a free user takes it, or it is dropped and
+// counted (an open model, as k6's constant-arrival-rate executor); without a
+// rate each user starts its next iteration at once (closed loop). Results
+// flow as values to a stats.Sink. Both the Locust protocols and standalone
+// mode drive it through Spawn and Stop.
 package runner
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"log/slog"
 	"math/rand/v2"
+	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/klayslave/klayslave/stats"
-	"github.com/klayslave/klayslave/tc"
 )
 
-// Task is a prepared test case.
-type Task struct {
+// Iteration is one unit of work the runner hands a user.
+type Iteration struct {
+	Seq uint64
+	// Due is when the iteration was due: its slot in the open model, the
+	// moment a user took it in the closed loop. Latency is measured from
+	// here, so a slot served late shows as latency.
+	Due time.Time
+	// Start is when a user started it; Work is measured from here.
+	Start time.Time
+}
+
+// Result returns a result of this iteration ending now.
+func (it Iteration) Result(method, name string, err error) stats.Result {
+	return it.ResultAt(time.Now(), method, name, err)
+}
+
+// ResultAt returns a result of this iteration ending at end (for example a
+// block's time).
+func (it Iteration) ResultAt(end time.Time, method, name string, err error) stats.Result {
+	return stats.Result{Method: method, Name: name, Latency: end.Sub(it.Due), Work: end.Sub(it.Start), Err: err}
+}
+
+// Task is what the runner calls: one iteration of a test case. It emits
+// one iteration result (now or, for a transaction awaiting its block,
+// later) and any aside results to out. It must be safe for concurrent use
+// and return soon after ctx is cancelled.
+type Task interface {
+	Run(ctx context.Context, it Iteration, out stats.Sink)
+}
+
+// TaskFunc adapts a function to Task.
+type TaskFunc func(ctx context.Context, it Iteration, out stats.Sink)
+
+// Run implements Task.
+func (f TaskFunc) Run(ctx context.Context, it Iteration, out stats.Sink) { f(ctx, it, out) }
+
+// Named is a prepared test case.
+type Named struct {
 	Name   string
 	Weight int // relative share; <= 0 means 1
-	Task   tc.Task
+	Task   Task
 }
+
+// Rows the runner records itself.
+const (
+	MethodIter  = "iter"
+	DroppedName = "dropped iterations"
+)
+
+// ErrDropped is a dropped iteration's error: no user was free when it was due.
+var ErrDropped = errors.New("dropped: no free user at its due time")
 
 // Config is what a Runner needs.
 type Config struct {
-	Tasks    []Task
-	Recorder stats.Recorder
-	// MaxRPS caps iterations per second over all users of this worker;
-	// 0 means closed loop (each user starts its next iteration at once).
+	Tasks []Named
+	Sink  stats.Sink
+	// MaxRPS is the arrival rate of iterations for this worker; 0 means
+	// closed loop (each user starts its next iteration at once).
 	MaxRPS float64
-	// Ramp raises the cap linearly from 1/s to MaxRPS over this long,
+	// Ramp raises the rate linearly from 1/s to MaxRPS over this long,
 	// from the moment the first user starts.
 	Ramp time.Duration
+	// OnPanic, if set, learns of a test case that panicked (the iteration
+	// is recorded as a failure and the user goes on).
+	OnPanic func(task string, v any, stack []byte)
+	Log     *slog.Logger
+}
+
+// Validate returns every problem of the configuration.
+func (c Config) Validate() []error {
+	var errs []error
+	if len(c.Tasks) == 0 {
+		errs = append(errs, errors.New("no test case to run"))
+	}
+	if c.Sink == nil {
+		errs = append(errs, errors.New("no result sink"))
+	}
+	if c.MaxRPS < 0 {
+		errs = append(errs, fmt.Errorf("rate %v: want 0 (closed loop) or more", c.MaxRPS))
+	}
+	if c.Ramp < 0 {
+		errs = append(errs, fmt.Errorf("ramp %v: want 0 or more", c.Ramp))
+	}
+	return errs
 }
 
 // Runner owns the users of one worker. Its methods are safe for concurrent use.
 type Runner struct {
 	cfg    Config
-	byName map[string]tc.Task
+	byName map[string]Named
 	total  int // sum of weights
 
-	mu     sync.Mutex
-	users  map[string][]context.CancelFunc // per user class, oldest first
-	pacer  *Pacer                          // nil when closed loop; new per test
+	mu    sync.Mutex
+	users map[string][]context.CancelFunc // per user class, oldest first
+	// test is the current test (from the first user to Stop); nil between
+	// tests.
+	test   *test
 	wg     sync.WaitGroup
 	nextID uint64
+
+	dropped  atomic.Int64
+	inflight atomic.Int64
 }
 
-// New returns a runner with no users.
+// test is what lives from the first Spawn to Stop.
+type test struct {
+	// iterCtx is the context of iterations; it is cancelled when a stop's
+	// grace ends, so calls in flight return.
+	iterCtx    context.Context
+	iterCancel context.CancelFunc
+	// work hands out due iterations (open model); nil in the closed loop.
+	work       chan Iteration
+	stopSched  context.CancelFunc
+	schedDone  chan struct{}
+	closedSeq  atomic.Uint64
+	schedStart time.Time
+}
+
+// New returns a runner with no users. It panics on an invalid
+// configuration; call Config.Validate first.
 func New(cfg Config) *Runner {
-	r := &Runner{cfg: cfg, byName: map[string]tc.Task{}, users: map[string][]context.CancelFunc{}}
+	if errs := cfg.Validate(); len(errs) > 0 {
+		panic(errors.Join(errs...))
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	r := &Runner{byName: map[string]Named{}, users: map[string][]context.CancelFunc{}}
+	cfg.Tasks = append([]Named(nil), cfg.Tasks...)
 	for i, t := range cfg.Tasks {
 		if t.Weight <= 0 {
-			r.cfg.Tasks[i].Weight = 1
+			cfg.Tasks[i].Weight = 1
 		}
-		r.total += r.cfg.Tasks[i].Weight
-		r.byName[t.Name] = t.Task
+		r.total += cfg.Tasks[i].Weight
+		r.byName[t.Name] = cfg.Tasks[i]
 	}
+	r.cfg = cfg
 	return r
 }
 
 // Spawn starts or stops users so that exactly counts[class] users run for
 // each class, as Locust 2.x's absolute spawn message asks. A user whose class
 // is a test-case name runs only that case; any other class runs the
-// configured cases by weight. Users are stopped newest first.
+// configured cases by weight. Users are stopped newest first; a stopped
+// user finishes the iteration it is in.
 func (r *Runner) Spawn(counts map[string]int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.countLocked() == 0 && r.cfg.MaxRPS > 0 {
-		r.pacer = NewPacer(r.cfg.MaxRPS, r.cfg.Ramp)
+	if r.test == nil {
+		r.test = r.startTest()
 	}
 	for class, want := range counts {
 		have := r.users[class]
@@ -75,7 +179,7 @@ func (r *Runner) Spawn(counts map[string]int) {
 			have = append(have, cancel)
 			r.nextID++
 			r.wg.Add(1)
-			go r.run(ctx, class, r.nextID, r.pacer)
+			go r.run(ctx, r.test, class, r.nextID)
 		}
 		for len(have) > max(want, 0) {
 			have[len(have)-1]()
@@ -93,8 +197,74 @@ func (r *Runner) Spawn(counts map[string]int) {
 	}
 }
 
-// StopAll stops every user and waits until each has finished its iteration.
-func (r *Runner) StopAll() {
+func (r *Runner) startTest() *test {
+	t := &test{}
+	t.iterCtx, t.iterCancel = context.WithCancel(context.Background())
+	if r.cfg.MaxRPS > 0 {
+		var ctx context.Context
+		ctx, t.stopSched = context.WithCancel(context.Background())
+		t.work = make(chan Iteration)
+		t.schedDone = make(chan struct{})
+		t.schedStart = time.Now()
+		go r.schedule(ctx, t)
+	}
+	return t
+}
+
+// schedule offers iteration i to the users at its due time. An iteration
+// no user takes at once is dropped and counted, never queued: a queue would
+// hide that the users (and the chain behind them) no longer keep up.
+func (r *Runner) schedule(ctx context.Context, t *test) {
+	defer close(t.schedDone)
+	rate := Rate{Max: r.cfg.MaxRPS, Ramp: r.cfg.Ramp}
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	var i uint64
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		}
+		n := rate.Hits(time.Since(t.schedStart))
+		for ; i < n && ctx.Err() == nil; i++ {
+			it := Iteration{Seq: i, Due: t.schedStart.Add(rate.Due(i))}
+			select {
+			case t.work <- it:
+			default:
+				r.drop(it)
+			}
+		}
+		timer.Reset(time.Until(t.schedStart.Add(rate.Due(i))))
+	}
+}
+
+func (r *Runner) drop(it Iteration) {
+	r.dropped.Add(1)
+	r.cfg.Sink.Record(stats.Result{Method: MethodIter, Name: DroppedName, Aside: true, Err: ErrDropped})
+}
+
+// Names returns the names of the configured cases.
+func (r *Runner) Names() []string {
+	out := make([]string, len(r.cfg.Tasks))
+	for i, t := range r.cfg.Tasks {
+		out[i] = t.Name
+	}
+	return out
+}
+
+// Dropped returns how many iterations were dropped since the runner began.
+func (r *Runner) Dropped() int64 { return r.dropped.Load() }
+
+// InFlight returns how many iterations users are running now.
+func (r *Runner) InFlight() int64 { return r.inflight.Load() }
+
+// Stop stops every user: none takes a new iteration from now on. Iterations
+// in flight get until ctx ends; then their context is cancelled, so that
+// the calls they wait on return and are counted. Stop returns when every
+// user has returned, or one second after that cancellation at the latest
+// (a test case that ignores its context is logged and left behind).
+func (r *Runner) Stop(ctx context.Context) {
 	r.mu.Lock()
 	for _, have := range r.users {
 		for _, cancel := range have {
@@ -102,8 +272,35 @@ func (r *Runner) StopAll() {
 		}
 	}
 	r.users = map[string][]context.CancelFunc{}
+	t := r.test
+	r.test = nil
 	r.mu.Unlock()
-	r.wg.Wait()
+	if t == nil {
+		return
+	}
+	if t.stopSched != nil {
+		t.stopSched()
+		<-t.schedDone
+	}
+	done := make(chan struct{})
+	go func() {
+		r.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		t.iterCancel()
+		return
+	case <-ctx.Done():
+	}
+	t.iterCancel()
+	timer := time.NewTimer(time.Second)
+	defer timer.Stop()
+	select {
+	case <-done:
+	case <-timer.C:
+		r.cfg.Log.Warn("users still busy 1 s after their calls were cancelled; leaving them behind", "iterations", r.inflight.Load())
+	}
 }
 
 // Counts returns the number of running users per class.
@@ -121,10 +318,6 @@ func (r *Runner) Counts() map[string]int {
 func (r *Runner) UserCount() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.countLocked()
-}
-
-func (r *Runner) countLocked() int {
 	n := 0
 	for _, have := range r.users {
 		n += len(have)
@@ -132,35 +325,62 @@ func (r *Runner) countLocked() int {
 	return n
 }
 
-func (r *Runner) run(ctx context.Context, class string, id uint64, pacer *Pacer) {
+func (r *Runner) run(take context.Context, t *test, class string, id uint64) {
 	defer r.wg.Done()
 	rng := rand.New(rand.NewPCG(id, uint64(time.Now().UnixNano())))
-	fixed := r.byName[class]
-	for ctx.Err() == nil {
-		if pacer != nil && pacer.Wait(ctx) != nil {
-			return
+	fixed, isFixed := r.byName[class]
+	for {
+		var it Iteration
+		if t.work != nil {
+			select {
+			case <-take.Done():
+				return
+			case it = <-t.work:
+			}
+			it.Start = time.Now()
+		} else {
+			if take.Err() != nil {
+				return
+			}
+			now := time.Now()
+			it = Iteration{Seq: t.closedSeq.Add(1) - 1, Due: now, Start: now}
 		}
 		task := fixed
-		if task == nil {
+		if !isFixed {
 			task = r.pick(rng)
 		}
-		// A started iteration runs to its end even when the user is stopped:
-		// cut short, a transaction could reach the node without being
-		// counted, and the counts would no longer match the chain.
-		task.Run(context.WithoutCancel(ctx), r.cfg.Recorder)
+		r.runOne(t.iterCtx, task, it)
 	}
 }
 
-func (r *Runner) pick(rng *rand.Rand) tc.Task {
+// runOne runs one iteration; a panic is recovered, recorded as a failed
+// iteration and reported, and the user goes on.
+func (r *Runner) runOne(ctx context.Context, task Named, it Iteration) {
+	r.inflight.Add(1)
+	defer func() {
+		r.inflight.Add(-1)
+		if v := recover(); v != nil {
+			stack := debug.Stack()
+			r.cfg.Sink.Record(it.Result(MethodIter, task.Name, fmt.Errorf("panic: %v", v)))
+			r.cfg.Log.Error("test case panicked", "case", task.Name, "panic", fmt.Sprint(v))
+			if r.cfg.OnPanic != nil {
+				r.cfg.OnPanic(task.Name, v, stack)
+			}
+		}
+	}()
+	task.Task.Run(ctx, it, r.cfg.Sink)
+}
+
+func (r *Runner) pick(rng *rand.Rand) Named {
 	if len(r.cfg.Tasks) == 1 {
-		return r.cfg.Tasks[0].Task
+		return r.cfg.Tasks[0]
 	}
 	n := rng.IntN(r.total)
 	for _, t := range r.cfg.Tasks {
 		if n < t.Weight {
-			return t.Task
+			return t
 		}
 		n -= t.Weight
 	}
-	return r.cfg.Tasks[len(r.cfg.Tasks)-1].Task
+	return r.cfg.Tasks[len(r.cfg.Tasks)-1]
 }

@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"github.com/klayslave/klayslave/stats"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -77,7 +78,7 @@ func BenchmarkPacingSeedLimiter(b *testing.B) {
 						defer wg.Done()
 						for ctx.Err() == nil {
 							if l.acquire(ctx) && ctx.Err() == nil {
-								rec.Success("noop", "noop", 0, 0)
+								rec.Record(stats.Result{Method: "noop", Name: "noop"})
 							}
 						}
 					}()

@@ -3,6 +3,7 @@ package tc
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/big"
 	"math/rand/v2"
 	"time"
@@ -11,12 +12,6 @@ import (
 	"github.com/kaiachain/kaia/common"
 	"github.com/klayslave/klayslave/bridge"
 	"github.com/klayslave/klayslave/klay"
-)
-
-// Methods of the stats entries of transaction test cases.
-const (
-	methodTx  = "tx"  // the request transaction was accepted by the node
-	methodE2E = "e2e" // the transfer was handled on the other chain
 )
 
 // TransferValuePeb is what every KLAY transfer moves: small, so that test
@@ -41,15 +36,23 @@ func newChainTx(c *Chain) *chainTx {
 	return &chainTx{chain: c, price: klay.NewGasPricer(c.Client, nil, gasPriceTTL)}
 }
 
-// send signs tx built by mk at the cached gas price and sends it from
-// `from`; an "underpriced" answer refreshes the price and tries once more.
-func (c *chainTx) send(ctx context.Context, from *klay.Account, mk func(nonce uint64, gasPrice *big.Int) (*types.Transaction, error)) (*types.Transaction, error) {
+// from returns a test account whose lane can send now.
+func (c *chainTx) from() *klay.Account { return c.chain.Lanes.Pick() }
+
+// send signs the transaction mk builds at the cached gas price and sends it
+// on from's lane; an "underpriced" answer refreshes the price and tries
+// once more. With an unknown outcome it returns the ticket and the error.
+func (c *chainTx) send(ctx context.Context, from *klay.Account, mk func(nonce uint64, gasPrice *big.Int) (*types.Transaction, error)) (*klay.Ticket, error) {
+	lane := c.chain.Lanes.Lane(from.Address)
+	if lane == nil {
+		return nil, fmt.Errorf("%s is not a test account of the %s chain", from.Address.Hex(), c.chain.Name)
+	}
 	for attempt := 0; ; attempt++ {
 		gp, err := c.price.Get(ctx)
 		if err != nil {
 			return nil, err
 		}
-		tx, err := from.Send(ctx, c.chain.Client, func(nonce uint64) (*types.Transaction, error) {
+		tk, err := lane.Send(ctx, func(nonce uint64) (*types.Transaction, error) {
 			tx, err := mk(nonce, gp)
 			if err != nil {
 				return nil, err
@@ -60,17 +63,12 @@ func (c *chainTx) send(ctx context.Context, from *klay.Account, mk func(nonce ui
 			c.price.Refresh(gp)
 			continue
 		}
-		if err != nil && tx != nil {
-			// Outcome unknown: the node may hold it, but it was not
-			// accepted as far as we know. Count it as a failure.
-			return nil, err
-		}
-		return tx, err
+		return tk, err
 	}
 }
 
 // call sends a legacy contract call (or plain transfer with data nil).
-func (c *chainTx) call(ctx context.Context, from *klay.Account, to common.Address, value *big.Int, gas uint64, data []byte) (*types.Transaction, error) {
+func (c *chainTx) call(ctx context.Context, from *klay.Account, to common.Address, value *big.Int, gas uint64, data []byte) (*klay.Ticket, error) {
 	return c.send(ctx, from, func(nonce uint64, gp *big.Int) (*types.Transaction, error) {
 		return types.NewTransaction(nonce, to, value, gas, gp, data), nil
 	})
@@ -93,7 +91,7 @@ var errNoAccounts = errors.New("no test accounts: this case needs funded account
 
 func needAccounts(chains ...*Chain) error {
 	for _, c := range chains {
-		if c == nil || len(c.Accounts) == 0 || c.Client == nil {
+		if c == nil || len(c.Accounts) == 0 || c.Client == nil || c.Lanes == nil {
 			return errNoAccounts
 		}
 	}

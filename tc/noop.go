@@ -3,6 +3,7 @@ package tc
 import (
 	"context"
 
+	"github.com/klayslave/klayslave/runner"
 	"github.com/klayslave/klayslave/stats"
 )
 
@@ -13,8 +14,8 @@ func noop() Case {
 		Name:        "noop",
 		Description: "does nothing and records success; measures klayslave's own overhead",
 		New: func(context.Context, *Env) (Task, error) {
-			return TaskFunc(func(_ context.Context, rec stats.Recorder) {
-				rec.Success("noop", "noop", 0, 0)
+			return TaskFunc(func(_ context.Context, it runner.Iteration, out stats.Sink) {
+				out.Record(it.Result("noop", "noop", nil))
 			}), nil
 		},
 	}

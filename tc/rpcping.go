@@ -8,8 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"time"
 
+	"github.com/klayslave/klayslave/runner"
 	"github.com/klayslave/klayslave/stats"
 )
 
@@ -26,17 +26,11 @@ func rpcPing() Case {
 				client = http.DefaultClient
 			}
 			body := []byte(`{"jsonrpc":"2.0","id":1,"method":"klay_blockNumber","params":[]}`)
-			return TaskFunc(func(ctx context.Context, rec stats.Recorder) {
-				start := time.Now()
+			return TaskFunc(func(ctx context.Context, it runner.Iteration, out stats.Sink) {
 				n, err := postRPC(ctx, client, url, body)
-				if err != nil {
-					if ctx.Err() != nil {
-						return // stopped mid-request: not a result
-					}
-					rec.Failure("POST", "rpcPing", time.Since(start), err)
-					return
-				}
-				rec.Success("POST", "rpcPing", time.Since(start), n)
+				r := it.Result("POST", "rpcPing", stopped(ctx, err))
+				r.Bytes = n
+				out.Record(r)
 			}), nil
 		},
 	}

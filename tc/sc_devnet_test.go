@@ -14,6 +14,8 @@ import (
 
 	"github.com/kaiachain/kaia/common"
 	"github.com/klayslave/klayslave/klay"
+	"github.com/klayslave/klayslave/runner"
+	"github.com/klayslave/klayslave/stats"
 )
 
 // devnetFile is the part of the devnet's network.json the e2e tests use.
@@ -77,7 +79,9 @@ func devnetEnv(t *testing.T, n int) *Env {
 		if _, err := klay.Fund(ctx, c, funder, klay.Addresses(accs), new(big.Int).Mul(big.NewInt(10), big.NewInt(1e18)), klay.FundOptions{}); err != nil {
 			t.Fatalf("fund %s-chain test accounts: %v", name, err)
 		}
-		return &Chain{Name: name, Client: c, ChainID: id, Funder: funder, Accounts: accs}
+		ch := &Chain{Name: name, Client: c, ChainID: id, Funder: funder, Accounts: accs}
+		track(t, ch)
+		return ch
 	}
 	env := &Env{
 		MCEndpoint: d.MainChain.RPC,
@@ -98,7 +102,51 @@ func devnetEnv(t *testing.T, n int) *Env {
 	return env
 }
 
-// counts is a stats.Recorder that counts per entry name.
+// track gives ch a block scanner, running until the test ends, and lanes,
+// as cmd does.
+func track(t *testing.T, ch *Chain) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var lanes *klay.Lanes
+	sc := klay.NewScanner(klay.ScannerConfig{Client: ch.Client, WSURL: klay.WSEndpointFor(ch.Client.URL()),
+		OnBlock: func(b klay.BlockStats) { lanes.OnBlock(ctx, b.Number) }})
+	lanes, err := klay.NewLanes(klay.LanesConfig{Client: ch.Client, Tracker: sc, Accounts: ch.Accounts,
+		Fill: klay.SelfTransfer(ch.ChainID, klay.NewGasPricer(ch.Client, nil, time.Second))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch.Lanes = lanes
+	done := make(chan struct{})
+	go func() { sc.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	scanners.Store(ch, sc)
+}
+
+// scanners maps each test chain to its scanner, for settle.
+var scanners sync.Map
+
+// settle waits until every transaction sent on env's chains has its
+// verdict, so that the iteration rows are complete.
+func settle(t *testing.T, env *Env) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, ch := range []*Chain{env.MC, env.SC} {
+		if sc, ok := scanners.Load(ch); ok {
+			if left := sc.(*klay.Scanner).Drain(ctx); left > 0 {
+				t.Fatalf("%d transactions on the %s chain still await a block", left, ch.Name)
+			}
+		}
+	}
+}
+
+// iterate runs one iteration of task now.
+func iterate(ctx context.Context, task Task, out stats.Sink) {
+	now := time.Now()
+	task.Run(ctx, runner.Iteration{Due: now, Start: now}, out)
+}
+
+// counts is a stats.Sink that counts per row name.
 type counts struct {
 	mu   sync.Mutex
 	ok   map[string]int
@@ -111,18 +159,16 @@ func newCounts() *counts {
 	return &counts{ok: map[string]int{}, fail: map[string]int{}, errs: map[string]string{}, lat: map[string][]time.Duration{}}
 }
 
-func (c *counts) Success(_, name string, d time.Duration, _ int64) {
+func (c *counts) Record(r stats.Result) {
 	c.mu.Lock()
-	c.ok[name]++
-	c.lat[name] = append(c.lat[name], d)
-	c.mu.Unlock()
-}
-
-func (c *counts) Failure(_, name string, _ time.Duration, err error) {
-	c.mu.Lock()
-	c.fail[name]++
-	c.errs[name] = err.Error()
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	if r.Err != nil {
+		c.fail[r.Name]++
+		c.errs[r.Name] = r.Err.Error()
+		return
+	}
+	c.ok[r.Name]++
+	c.lat[r.Name] = append(c.lat[r.Name], r.Latency)
 }
 
 func (c *counts) get(name string) (ok, fail int) {

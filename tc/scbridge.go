@@ -5,12 +5,11 @@ import (
 	"fmt"
 	"math/big"
 	"math/rand/v2"
-	"time"
 
-	"github.com/kaiachain/kaia/blockchain/types"
 	"github.com/kaiachain/kaia/common"
 	"github.com/klayslave/klayslave/bridge"
 	"github.com/klayslave/klayslave/klay"
+	"github.com/klayslave/klayslave/runner"
 	"github.com/klayslave/klayslave/stats"
 )
 
@@ -59,18 +58,20 @@ type leg struct {
 // sender sends one request on a leg from `from` to `to` (an address on
 // the other chain) and returns the request transaction. id is the NFT
 // id for NFT cases, nil otherwise.
-type sender func(ctx context.Context, l *leg, from *klay.Account, to common.Address, id *big.Int) (*types.Transaction, error)
+type sender func(ctx context.Context, l *leg, from *klay.Account, to common.Address, id *big.Int) (*klay.Ticket, error)
 
 // bridgeTask runs one bridge transfer per iteration in a random direction.
-// Its latency is the RPC acceptance of the request; with a tracker it also
-// records the end-to-end latency until the handle receipt.
+// The iteration succeeds when a block holds the request with status 1;
+// with a tracker an aside row also records the end-to-end latency until
+// the handle receipt.
 type bridgeTask struct {
-	// names are the stats entries per direction, "<case> main→service",
-	// and e2e their end-to-end entries; built once, not per request.
-	names, e2e [2]string
-	legs       [2]*leg
-	dir        func() direction
-	send       sender
+	// names are the stats rows per direction, "<case> main→service", and
+	// e2e their end-to-end rows; built once, not per request.
+	names [2]txNames
+	e2e   [2]string
+	legs  [2]*leg
+	dir   func() direction
+	send  sender
 	// track, when set, follows each request to its handle receipt.
 	track *tracker
 	// nfts, when set, hands out an NFT id the sender owns per iteration.
@@ -78,48 +79,46 @@ type bridgeTask struct {
 }
 
 // Run implements Task.
-func (b *bridgeTask) Run(ctx context.Context, rec stats.Recorder) {
+func (b *bridgeTask) Run(ctx context.Context, it runner.Iteration, out stats.Sink) {
 	l := b.legs[b.dir()]
-	from := pick(l.src.chain.Accounts)
+	from := l.src.from()
 	to := pick(l.dst.chain.Accounts)
-	name := b.names[l.dir]
-	start := time.Now()
+	names := b.names[l.dir]
 	var id *big.Int
 	if b.nfts != nil {
 		if id = b.nfts.take(l.dir, from.Address); id == nil {
-			rec.Failure(methodTx, name, 0, errNoNFT)
+			reportTx(ctx, it, out, names, nil, errNoNFT, nil)
 			return
 		}
 	}
-	tx, err := b.send(ctx, l, from, to.Address, id)
-	elapsed := time.Since(start)
-	if err != nil {
-		if id != nil {
-			b.nfts.put(l.dir, from.Address, id) // still ours: the request was not taken
-		}
-		if ctx.Err() != nil {
-			return // stopped mid-request: not a result
-		}
-		rec.Failure(methodTx, name, elapsed, err)
-		return
+	tk, err := b.send(ctx, l, from, to.Address, id)
+	if tk == nil && id != nil {
+		b.nfts.put(l.dir, from.Address, id) // still ours: the request was not taken
 	}
-	rec.Success(methodTx, name, elapsed, 0)
-	if b.track == nil {
-		return
-	}
-	x := &transfer{name: b.e2e[l.dir], rec: rec, src: l.src.chain.Client, dst: l.dst.chain.Client,
-		req: tx.Hash(), start: start}
-	if id != nil {
-		// Once handled, the recipient owns the id on the other chain and
-		// the bridge this side holds it: it can travel back.
-		back := 1 - l.dir
-		x.done = func(ok bool) {
-			if ok {
-				b.nfts.put(back, to.Address, id)
+	var included func(klay.Inclusion)
+	if b.track != nil || id != nil {
+		included = func(klay.Inclusion) {
+			if b.track == nil {
+				// No end-to-end tracking: the id cannot be followed
+				// back, so it stays with the bridge.
+				return
 			}
+			x := &transfer{name: b.e2e[l.dir], out: out, src: l.src.chain.Client, dst: l.dst.chain.Client,
+				req: tk.Tx.Hash(), start: it.Due}
+			if id != nil {
+				// Once handled, the recipient owns the id on the other
+				// chain and the bridge this side holds it: it can travel back.
+				back := 1 - l.dir
+				x.done = func(ok bool) {
+					if ok {
+						b.nfts.put(back, to.Address, id)
+					}
+				}
+			}
+			b.track.add(x)
 		}
 	}
-	b.track.add(x)
+	reportTx(ctx, it, out, names, tk, err, included)
 }
 
 // bridgeSetup is what New of every bridge case prepares: the shared
@@ -193,8 +192,8 @@ func (s *bridgeSetup) withTokens(t bridge.TokenPair) {
 func (s *bridgeSetup) task(name string, send sender) *bridgeTask {
 	t := &bridgeTask{legs: s.legs, dir: s.dir, send: send}
 	for _, d := range []direction{mainToService, serviceToMain} {
-		t.names[d] = name + " " + d.String()
-		t.e2e[d] = t.names[d] + " e2e"
+		t.names[d] = namesOf(name + " " + d.String())
+		t.e2e[d] = t.names[d].iter + " e2e"
 	}
 	return t
 }

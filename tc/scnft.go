@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/big"
 
-	"github.com/kaiachain/kaia/blockchain/types"
 	"github.com/kaiachain/kaia/common"
 	"github.com/klayslave/klayslave/bridge"
 	"github.com/klayslave/klayslave/klay"
@@ -75,7 +74,7 @@ func newNFTTransfer(ctx context.Context, env *Env, name string, mode tokenMode, 
 	if err != nil {
 		return nil, err
 	}
-	send := func(ctx context.Context, l *leg, from *klay.Account, to common.Address, id *big.Int) (*types.Transaction, error) {
+	send := func(ctx context.Context, l *leg, from *klay.Account, to common.Address, id *big.Int) (*klay.Ticket, error) {
 		if mode == oneStep {
 			data, err := s.abis.NFT.Pack("requestValueTransfer", id, to, extra)
 			if err != nil {

@@ -42,8 +42,9 @@ func TestNFTCasesE2E(t *testing.T) {
 				bt.dir = fixed(d)
 				rec := newCounts()
 				for range count {
-					task.Run(ctx, rec)
+					iterate(ctx, task, rec)
 				}
+				settle(t, env)
 				name := cs.Name + " " + d.String()
 				if ok, _ := rec.get(name); ok != count {
 					rec.failures(t)

@@ -6,7 +6,6 @@ import (
 	"math/big"
 	"sync"
 
-	"github.com/kaiachain/kaia/blockchain/types"
 	"github.com/kaiachain/kaia/common"
 	"github.com/klayslave/klayslave/bridge"
 	"github.com/klayslave/klayslave/klay"
@@ -78,7 +77,7 @@ func newTokenTransfer(ctx context.Context, env *Env, name string, mode tokenMode
 	}
 	var send sender
 	if mode == oneStep {
-		send = func(ctx context.Context, l *leg, from *klay.Account, to common.Address, _ *big.Int) (*types.Transaction, error) {
+		send = func(ctx context.Context, l *leg, from *klay.Account, to common.Address, _ *big.Int) (*klay.Ticket, error) {
 			data, err := s.abis.Token.Pack("requestValueTransfer", tokenAmount, to, fee[l.dir], extra)
 			if err != nil {
 				return nil, err
@@ -92,7 +91,7 @@ func newTokenTransfer(ctx context.Context, env *Env, name string, mode tokenMode
 		// while sending keeps the pair in nonce order, so they are mined
 		// in order too.
 		locks := &accountLocks{}
-		send = func(ctx context.Context, l *leg, from *klay.Account, to common.Address, _ *big.Int) (*types.Transaction, error) {
+		send = func(ctx context.Context, l *leg, from *klay.Account, to common.Address, _ *big.Int) (*klay.Ticket, error) {
 			approve, err := s.abis.Token.Pack("approve", l.srcBridge, new(big.Int).Add(tokenAmount, fee[l.dir]))
 			if err != nil {
 				return nil, err
@@ -128,18 +127,14 @@ func (s *bridgeSetup) topUpTokens(ctx context.Context) error {
 // sendAndWait sends a set-up call from a test account and waits for a
 // successful receipt.
 func sendAndWait(ctx context.Context, c *chainTx, from *klay.Account, to common.Address, gas uint64, data []byte) error {
-	tx, err := c.call(ctx, from, to, nil, gas, data)
+	tk, err := c.call(ctx, from, to, nil, gas, data)
 	if err != nil {
 		return err
 	}
-	r, err := bridge.WaitReceipt(ctx, c.chain.Client, tx.Hash(), bridge.ReceiptTimeout)
-	if err != nil {
-		return err
-	}
-	if r.Status != 1 {
-		return fmt.Errorf("tx %s failed (txError %#x)", tx.Hash().Hex(), r.TxError)
-	}
-	return nil
+	ctx, cancel := context.WithTimeout(ctx, bridge.ReceiptTimeout)
+	defer cancel()
+	_, err = wait(ctx, tk)
+	return err
 }
 
 // accountLocks is one mutex per account address.

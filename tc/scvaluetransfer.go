@@ -4,7 +4,6 @@ import (
 	"context"
 	"math/big"
 
-	"github.com/kaiachain/kaia/blockchain/types"
 	"github.com/kaiachain/kaia/common"
 	"github.com/klayslave/klayslave/bridge"
 	"github.com/klayslave/klayslave/klay"
@@ -54,7 +53,7 @@ func newKLAYTransfer(ctx context.Context, env *Env, name string, check bool) (*b
 	if err != nil {
 		return nil, err
 	}
-	t := s.task(name, func(ctx context.Context, l *leg, from *klay.Account, to common.Address, _ *big.Int) (*types.Transaction, error) {
+	t := s.task(name, func(ctx context.Context, l *leg, from *klay.Account, to common.Address, _ *big.Int) (*klay.Ticket, error) {
 		data, err := s.abis.Bridge.Pack("requestKLAYTransfer", to, transferValue(), extra)
 		if err != nil {
 			return nil, err

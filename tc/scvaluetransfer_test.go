@@ -28,8 +28,9 @@ func TestScValueTransferE2E(t *testing.T) {
 		task.dir = fixed(d)
 		rec := newCounts()
 		for range count {
-			task.Run(ctx, rec)
+			iterate(ctx, task, rec)
 		}
+		settle(t, env)
 		rec.failures(t)
 		name := "scValueTransferTc " + d.String()
 		if ok, _ := rec.get(name); ok != count {
@@ -61,8 +62,9 @@ func TestScValueTransferWithCheckE2E(t *testing.T) {
 	rec := newCounts()
 	const count = 10
 	for range count {
-		task.Run(ctx, rec)
+		iterate(ctx, task, rec)
 	}
+	settle(t, env)
 	waitFor(t, 70*time.Second, "the tracker to finish", func() bool { return bt.track.pending() == 0 })
 	rec.failures(t)
 	total := 0

@@ -4,7 +4,6 @@ import (
 	"context"
 	"math/big"
 
-	"github.com/kaiachain/kaia/blockchain/types"
 	"github.com/kaiachain/kaia/common"
 	"github.com/klayslave/klayslave/bridge"
 	"github.com/klayslave/klayslave/klay"
@@ -46,7 +45,7 @@ func newFallbackTransfer(ctx context.Context, env *Env, name string) (*bridgeTas
 	if err != nil {
 		return nil, err
 	}
-	return s.task(name, func(ctx context.Context, l *leg, from *klay.Account, _ common.Address, _ *big.Int) (*types.Transaction, error) {
+	return s.task(name, func(ctx context.Context, l *leg, from *klay.Account, _ common.Address, _ *big.Int) (*klay.Ticket, error) {
 		return l.src.call(ctx, from, l.srcBridge, value[l.dir], gas[l.dir], nil)
 	}), nil
 }

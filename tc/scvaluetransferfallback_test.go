@@ -31,8 +31,9 @@ func TestScValueTransferFallbackE2E(t *testing.T) {
 		task.dir = fixed(d)
 		rec := newCounts()
 		for range count {
-			task.Run(ctx, rec)
+			iterate(ctx, task, rec)
 		}
+		settle(t, env)
 		rec.failures(t)
 		want := new(big.Int).Mul(big.NewInt(count), transferValue())
 		delta := func() *big.Int { return new(big.Int).Sub(balanceSum(t, mirror), before) }

@@ -40,10 +40,11 @@ func TestScValueTransferLoadE2E(t *testing.T) {
 		for time.Now().Before(end) {
 			<-tick.C
 			wg.Add(1)
-			go func() { defer wg.Done(); task.Run(ctx, rec) }()
+			go func() { defer wg.Done(); iterate(ctx, task, rec) }()
 		}
 		tick.Stop()
 		wg.Wait()
+		settle(t, env)
 		waitFor(t, 90*time.Second, "the tracker", func() bool { return task.track.pending() == 0 })
 		rec.failures(t)
 		name := "scValueTransferWithCheckTc " + d.String()

@@ -1,8 +1,8 @@
 // Package tc holds klayslave's built-in test cases and their registry.
 //
 // A test case is prepared once per worker (Case.New), which returns a Task.
-// Every user goroutine then calls Task.Run in a loop, paced by the runner; one
-// call is one iteration and usually one request, reported to a stats.Recorder.
+// The runner hands each user iterations; one call of Task.Run is one
+// iteration, whose results flow as values to a stats.Sink.
 package tc
 
 import (
@@ -16,19 +16,14 @@ import (
 
 	"github.com/kaiachain/kaia/common"
 	"github.com/klayslave/klayslave/klay"
-	"github.com/klayslave/klayslave/stats"
+	"github.com/klayslave/klayslave/runner"
 )
 
-// Task runs one iteration of a test case. It must be safe for concurrent use.
-type Task interface {
-	Run(ctx context.Context, rec stats.Recorder)
-}
+// Task runs one iteration of a test case: the runner's interface.
+type Task = runner.Task
 
 // TaskFunc adapts a function to Task.
-type TaskFunc func(ctx context.Context, rec stats.Recorder)
-
-// Run implements Task.
-func (f TaskFunc) Run(ctx context.Context, rec stats.Recorder) { f(ctx, rec) }
+type TaskFunc = runner.TaskFunc
 
 // Env is what a test case may use while it prepares.
 type Env struct {
@@ -61,9 +56,11 @@ type Chain struct {
 	ChainID *big.Int
 	// Funder pays for set-up: deployments, bridge charges, token minting.
 	Funder *klay.Account
-	// Accounts are this worker's funded test accounts; several users may
-	// use one account at once (each account's nonce manager serialises).
+	// Accounts are this worker's funded test accounts.
 	Accounts []*klay.Account
+	// Lanes send the test accounts' transactions (one lane per account)
+	// and follow each to its block.
+	Lanes *klay.Lanes
 }
 
 // Case describes one built-in test case.

@@ -26,7 +26,7 @@ const (
 // awaited.
 type transfer struct {
 	name   string // stats entry, "<case> main→service e2e"
-	rec    stats.Recorder
+	out    stats.Sink
 	src    *klay.Client // chain of the request
 	dst    *klay.Client // chain of the handle transaction
 	req    common.Hash
@@ -113,7 +113,7 @@ func (t *tracker) poll(ctx context.Context, live []*transfer) []*transfer {
 	keep := live[:0]
 	for _, x := range live {
 		switch {
-		case x.rec == nil: // finished this round
+		case x.out == nil: // finished this round
 		case now.Sub(x.start) > t.timeout:
 			t.finish(x, t.timeoutError(ctx, x))
 		default:
@@ -194,16 +194,12 @@ func (t *tracker) timeoutError(ctx context.Context, x *transfer) error {
 	return fmt.Errorf("not handled within %s", t.timeout)
 }
 
-// finish records the outcome and marks x finished (rec and done nil).
+// finish records the outcome, an aside row, and marks x finished (out
+// and done nil).
 func (t *tracker) finish(x *transfer, err error) {
-	elapsed := time.Since(x.start)
-	if err != nil {
-		x.rec.Failure(methodE2E, x.name, elapsed, err)
-	} else {
-		x.rec.Success(methodE2E, x.name, elapsed, 0)
-	}
+	x.out.Record(stats.Result{Method: methodE2E, Name: x.name, Aside: true, Latency: time.Since(x.start), Err: err})
 	if x.done != nil {
 		x.done(err == nil)
 	}
-	x.rec, x.done = nil, nil
+	x.out, x.done = nil, nil
 }

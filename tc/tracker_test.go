@@ -81,7 +81,7 @@ func TestTrackerRecordsOutcomes(t *testing.T) {
 	var mu sync.Mutex
 	done := map[common.Hash]bool{}
 	for _, h := range []common.Hash{ok, reverted, lost} {
-		tr.add(&transfer{name: "x e2e", rec: rec, src: c, dst: c, req: h, start: time.Now(),
+		tr.add(&transfer{name: "x e2e", out: rec, src: c, dst: c, req: h, start: time.Now(),
 			done: func(success bool) { mu.Lock(); done[h] = success; mu.Unlock() }})
 	}
 	time.Sleep(50 * time.Millisecond)

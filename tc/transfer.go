@@ -3,11 +3,11 @@ package tc
 import (
 	"context"
 	"math/big"
-	"time"
 
 	"github.com/kaiachain/kaia/blockchain/types"
 	"github.com/kaiachain/kaia/common"
 	"github.com/klayslave/klayslave/klay"
+	"github.com/klayslave/klayslave/runner"
 	"github.com/klayslave/klayslave/stats"
 )
 
@@ -34,12 +34,12 @@ func kaiaValueTransfer(nonce uint64, from, to common.Address, value *big.Int, ga
 // plainTransfer is a baseline beside the bridge: one value transfer per
 // iteration between two random test accounts of one chain.
 type plainTransfer struct {
-	name  string
+	names txNames
 	chain *chainTx
 	gas   uint64
 	mk    txMaker
-	// sent, if set, sees each accepted transaction (tests check receipts).
-	sent func(hash common.Hash)
+	// sent, if set, sees each sent transaction (tests check them).
+	sent func(*klay.Ticket)
 }
 
 // newPlainTransfer prepares a baseline on chain c. Its gas limit is
@@ -53,26 +53,19 @@ func newPlainTransfer(ctx context.Context, c *Chain, name string, mk txMaker) (*
 	if err != nil {
 		return nil, err
 	}
-	return &plainTransfer{name: name, chain: ct, gas: max(gas, klay.TransferGas), mk: mk}, nil
+	return &plainTransfer{names: namesOf(name), chain: ct, gas: max(gas, klay.TransferGas), mk: mk}, nil
 }
 
-// Run implements Task; the latency is the RPC acceptance of the transfer.
-func (p *plainTransfer) Run(ctx context.Context, rec stats.Recorder) {
-	from, to := pick(p.chain.chain.Accounts), pick(p.chain.chain.Accounts)
-	start := time.Now()
-	tx, err := p.chain.send(ctx, from, func(nonce uint64, gp *big.Int) (*types.Transaction, error) {
+// Run implements Task: the iteration succeeds when a block holds the
+// transfer with status 1; its latency runs from the due time to that
+// block's time.
+func (p *plainTransfer) Run(ctx context.Context, it runner.Iteration, out stats.Sink) {
+	from, to := p.chain.from(), pick(p.chain.chain.Accounts)
+	tk, err := p.chain.send(ctx, from, func(nonce uint64, gp *big.Int) (*types.Transaction, error) {
 		return p.mk(nonce, from.Address, to.Address, transferValue(), p.gas, gp)
 	})
-	elapsed := time.Since(start)
-	if err != nil {
-		if ctx.Err() != nil {
-			return
-		}
-		rec.Failure(methodTx, p.name, elapsed, err)
-		return
+	if tk != nil && p.sent != nil {
+		p.sent(tk)
 	}
-	rec.Success(methodTx, p.name, elapsed, 0)
-	if p.sent != nil {
-		p.sent(tx.Hash())
-	}
+	reportTx(ctx, it, out, p.names, tk, err, nil)
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/kaiachain/kaia/common"
 	"github.com/klayslave/klayslave/bridge"
+	"github.com/klayslave/klayslave/klay"
 )
 
 // TestBaselinesE2E runs each baseline a few times and checks that every
@@ -28,12 +29,13 @@ func TestBaselinesE2E(t *testing.T) {
 			}
 			var mu sync.Mutex
 			var hashes []common.Hash
-			task.(*plainTransfer).sent = func(h common.Hash) { mu.Lock(); hashes = append(hashes, h); mu.Unlock() }
+			task.(*plainTransfer).sent = func(tk *klay.Ticket) { mu.Lock(); hashes = append(hashes, tk.Tx.Hash()); mu.Unlock() }
 			rec := newCounts()
 			const count = 4
 			for range count {
-				task.Run(ctx, rec)
+				iterate(ctx, task, rec)
 			}
+			settle(t, env)
 			rec.failures(t)
 			if ok, _ := rec.get(c.cs.Name); ok != count || len(hashes) != count {
 				t.Fatalf("%d successes, %d hashes; want %d", ok, len(hashes), count)

@@ -27,10 +27,12 @@ type side struct {
 	users   int
 	chainID *big.Int // expected, from -mcChainId; nil: any
 
-	client *klay.Client
-	funder *klay.Account
-	run    *klay.Users // this run's test accounts, once derived
-	chain  *tc.Chain
+	wsURL   string // new heads; "" derives it from url
+	client  *klay.Client
+	funder  *klay.Account
+	run     *klay.Users // this run's test accounts, once derived
+	chain   *tc.Chain
+	scanner *klay.Scanner
 }
 
 // sides returns the chains the flags describe; a chain with no test
@@ -38,9 +40,9 @@ type side struct {
 func sides(o *options) []*side {
 	all := []*side{
 		{label: "main chain", short: "mc", keys: klay.MainChainKeySource(o.mcKey, o.mcKeyFile), url: o.mcEndpoint,
-			urlFlag: "-mcEndpoint", users: o.numMcUser, chainID: optionalID(o.mcChainID)},
+			urlFlag: "-mcEndpoint", users: o.numMcUser, chainID: optionalID(o.mcChainID), wsURL: o.mcWsEndpoint},
 		{label: "service chain", short: "sc", keys: klay.ServiceChainKeySource(o.scKey, o.scKeyFile), url: o.scEndpoint,
-			urlFlag: "-scEndpoint", users: o.numScUser, chainID: optionalID(o.scChainID)},
+			urlFlag: "-scEndpoint", users: o.numScUser, chainID: optionalID(o.scChainID), wsURL: o.scWsEndpoint},
 	}
 	var out []*side
 	for _, s := range all {
@@ -95,6 +97,31 @@ func (s *side) fund(ctx context.Context, runID, logDir string, charge *big.Int, 
 		"elapsed", u.Funding.Elapsed.Round(time.Millisecond), "funder", s.funder.Address.Hex())
 	s.chain = &tc.Chain{Name: map[string]string{"mc": "main", "sc": "service"}[s.short], Client: s.client,
 		ChainID: new(big.Int).SetUint64(u.State.ChainID), Funder: s.funder, Accounts: u.Accounts}
+	return nil
+}
+
+// track starts the chain's block scanner, under ctx, and the lanes that
+// send the test accounts' transactions through it.
+func (s *side) track(ctx context.Context, o *options, log *slog.Logger) error {
+	ws := s.wsURL
+	if ws == "" {
+		ws = klay.WSEndpointFor(s.url)
+	}
+	var lanes *klay.Lanes
+	s.scanner = klay.NewScanner(klay.ScannerConfig{
+		Client: s.client, WSURL: ws, Timeout: o.inclusionBlks, Log: log.With("chain", s.label),
+		OnBlock: func(b klay.BlockStats) { lanes.OnBlock(ctx, b.Number) },
+	})
+	var err error
+	lanes, err = klay.NewLanes(klay.LanesConfig{
+		Client: s.client, Tracker: s.scanner, Accounts: s.chain.Accounts, MaxPending: o.maxPending,
+		Fill: klay.SelfTransfer(s.chain.ChainID, klay.NewGasPricer(s.client, nil, 2*time.Second)), Log: log,
+	})
+	if err != nil {
+		return err
+	}
+	s.chain.Lanes = lanes
+	go s.scanner.Run(ctx)
 	return nil
 }
 

@@ -45,6 +45,12 @@ type options struct {
 	scBridge       string
 	subbridgeURL   string
 	direction      string
+	mcWsEndpoint   string
+	scWsEndpoint   string
+	stopTimeout    time.Duration
+	drainTimeout   time.Duration
+	inclusionBlks  uint64
+	maxPending     int
 
 	set map[string]bool // flags given on the command line
 
@@ -102,6 +108,12 @@ func newFlagSet(name string, o *options, standalone bool) *flag.FlagSet {
 	fs.StringVar(&o.scBridge, "scBridge", "", "service-chain bridge contract to use (default: deploy or reuse a pair)")
 	fs.StringVar(&o.subbridgeURL, "subbridgeEndpoint", "", "node serving subbridge_* RPC (default: -scEndpoint)")
 	fs.StringVar(&o.direction, "bridge-direction", "both", "bridge cases: both (random per request), main-to-service or service-to-main")
+	fs.StringVar(&o.mcWsEndpoint, "mcWsEndpoint", "", "main-chain WebSocket endpoint for new blocks (default: -mcEndpoint's port + 1 over ws; polling if it fails)")
+	fs.StringVar(&o.scWsEndpoint, "scWsEndpoint", "", "service-chain WebSocket endpoint for new blocks (default: -scEndpoint's port + 1 over ws; polling if it fails)")
+	fs.DurationVar(&o.stopTimeout, "stop-timeout", 2*time.Second, "on stop, how long calls in flight may finish before they are cancelled")
+	fs.DurationVar(&o.drainTimeout, "drain-timeout", 10*time.Second, "after the users stop, how long to wait for sent transactions to reach a block before the final report")
+	fs.Uint64Var(&o.inclusionBlks, "inclusion-timeout", 30, "blocks after which a sent transaction that no block holds is a failure (\"not included\")")
+	fs.IntVar(&o.maxPending, "max-pending-per-account", 64, "transactions of one test account awaiting inclusion at most; throughput ≤ accounts × this per block")
 	if standalone {
 		fs.IntVar(&o.users, "users", 10, "number of users")
 		fs.Float64Var(&o.spawnRate, "spawn-rate", 10, "users started per second")
@@ -141,6 +153,12 @@ func parseFlags(fs *flag.FlagSet, args []string, o *options) error {
 		return usagef("-users, -spawn-rate and -run-time must not be negative")
 	case o.failRatio < 0 || o.failRatio > 1:
 		return usagef("-fail-ratio must be between 0 and 1, got %v", o.failRatio)
+	case o.stopTimeout < 0 || o.drainTimeout < 0:
+		return usagef("-stop-timeout and -drain-timeout must not be negative")
+	case o.inclusionBlks == 0:
+		return usagef("-inclusion-timeout must be 1 block or more")
+	case o.maxPending < 1:
+		return usagef("-max-pending-per-account must be 1 or more, got %d", o.maxPending)
 	case o.direction != "both" && o.direction != "main-to-service" && o.direction != "service-to-main":
 		return usagef("-bridge-direction must be both, main-to-service or service-to-main, got %q", o.direction)
 	case o.runID != "" && klay.ValidateRunID(o.runID) != nil:

@@ -114,7 +114,17 @@ type session struct {
 	sides  []*side
 	stderr io.Writer
 	close  func()
+	// stopScan ends the block scanners; whatever they still await then
+	// fails with "scanner stopped".
+	stopScan context.CancelFunc
+	// fixed are the classes named after a case: their users run only it.
+	builtin *tc.Registry
+	warned  map[string]bool
+	panics  chan panicReport
 }
+
+// panicReport is a test case's panic, for the Locust master's Exceptions tab.
+type panicReport struct{ msg, stack string }
 
 // prepare parses the flags shared by worker and standalone mode, funds test
 // accounts when a case needs them, and prepares every case.
@@ -127,11 +137,13 @@ func prepare(ctx context.Context, name string, args []string, standalone bool, s
 	if o.tc == "" {
 		return nil, usagef("-tc is required; for example -tc=rpcPing (see 'klayslave list')")
 	}
-	cases, err := tc.Builtin().Parse(o.tc)
+	reg := tc.Builtin()
+	cases, err := reg.Parse(o.tc)
 	if err != nil {
 		return nil, usageError{err.Error()}
 	}
-	s := &session{o: o, stderr: stderr, close: func() {}}
+	s := &session{o: o, stderr: stderr, close: func() {}, stopScan: func() {}, builtin: reg, warned: map[string]bool{},
+		panics: make(chan panicReport, 16)}
 	s.log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	pool := max(o.users, o.numMcUser+o.numScUser, 100)
 	env := &tc.Env{
@@ -142,23 +154,29 @@ func prepare(ctx context.Context, name string, args []string, standalone bool, s
 		Direction:  o.direction,
 	}
 	if needsChains(cases) {
-		if err := s.setupChains(ctx, env, pool); err != nil {
+		// The scanners outlive the load: they follow the last
+		// transactions to their blocks while the run drains.
+		scanCtx, stopScan := context.WithCancel(context.WithoutCancel(ctx))
+		s.stopScan = stopScan
+		if err := s.setupChains(ctx, scanCtx, env, pool); err != nil {
+			stopScan()
 			s.close()
 			return nil, err
 		}
 	}
 	env.Log = s.log
-	var tasks []runner.Task
+	var tasks []runner.Named
 	for _, c := range cases {
 		t, err := c.New(ctx, env)
 		if err != nil {
 			s.finish()
 			return nil, fmt.Errorf("preparing %s: %w", c.Name, err)
 		}
-		tasks = append(tasks, runner.Task{Name: c.Name, Weight: c.Weight, Task: t})
+		tasks = append(tasks, runner.Named{Name: c.Name, Weight: c.Weight, Task: t})
 	}
 	s.stats = stats.NewCollector(nil)
-	s.runner = runner.New(runner.Config{Tasks: tasks, Recorder: s.stats, MaxRPS: o.maxRPS, Ramp: o.ramp})
+	s.runner = runner.New(runner.Config{Tasks: tasks, Sink: s.stats, MaxRPS: o.maxRPS, Ramp: o.ramp, Log: s.log,
+		OnPanic: s.onPanic})
 	return s, nil
 }
 
@@ -174,7 +192,7 @@ func needsChains(cases []tc.Case) bool {
 // setupChains checks both chains, funds this run's test accounts and fills
 // env. From here on the log also goes to a file named by the funder's
 // address.
-func (s *session) setupChains(ctx context.Context, env *tc.Env, pool int) error {
+func (s *session) setupChains(ctx, scanCtx context.Context, env *tc.Env, pool int) error {
 	o := s.o
 	runID := o.runID
 	if runID == "" {
@@ -199,6 +217,9 @@ func (s *session) setupChains(ctx context.Context, env *tc.Env, pool int) error 
 		return err
 	}
 	for _, sd := range s.sides {
+		if err := sd.track(scanCtx, o, s.log); err != nil {
+			return err
+		}
 		switch sd.short {
 		case "mc":
 			env.MC = sd.chain
@@ -222,10 +243,79 @@ func (s *session) setupChains(ctx context.Context, env *tc.Env, pool int) error 
 	return nil
 }
 
-// finish returns the test accounts' funds to the funders (unless -no-sweep)
-// and closes the log file.
+// Spawn implements locust.Users: it warns once about a user class named
+// after a built-in case that -tc does not name.
+func (s *session) Spawn(counts map[string]int) {
+	for class := range counts {
+		if c, ok := s.builtin.Lookup(class); ok && !s.warned[class] && !s.runsCase(c.Name) {
+			s.warned[class] = true
+			s.log.Warn(fmt.Sprintf("user class %q is named after test case %s, which -tc does not name; its users run the -tc cases (%s) by weight", class, c.Name, s.o.tc))
+		}
+	}
+	s.runner.Spawn(counts)
+}
+
+func (s *session) runsCase(name string) bool {
+	for _, n := range s.runner.Names() {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Stop implements locust.Users: the users stop (calls in flight get
+// -stop-timeout, bounded by ctx), then the transactions they sent are
+// followed to their blocks until ctx ends.
+func (s *session) Stop(ctx context.Context) {
+	grace, cancel := context.WithTimeout(ctx, s.o.stopTimeout)
+	s.runner.Stop(grace)
+	cancel()
+	s.drain(ctx)
+}
+
+// StopAll stops with the whole budget: -stop-timeout plus -drain-timeout.
+func (s *session) StopAll() {
+	ctx, cancel := context.WithTimeout(context.Background(), s.o.stopTimeout+s.o.drainTimeout)
+	defer cancel()
+	s.Stop(ctx)
+}
+
+// Counts implements locust.Users.
+func (s *session) Counts() map[string]int { return s.runner.Counts() }
+
+// UserCount implements locust.Users.
+func (s *session) UserCount() int { return s.runner.UserCount() }
+
+// drain waits, until ctx ends, for the scanners to see the blocks of every
+// transaction sent.
+func (s *session) drain(ctx context.Context) {
+	for _, sd := range s.sides {
+		if sd.scanner == nil {
+			continue
+		}
+		if n := sd.scanner.Pending(); n > 0 {
+			s.log.Info("waiting for sent transactions to reach a block", "chain", sd.label, "pending", n)
+		}
+		if left := sd.scanner.Drain(ctx); left > 0 {
+			s.log.Warn("transactions still awaiting a block at the end of the drain window", "chain", sd.label, "pending", left)
+		}
+	}
+}
+
+// onPanic passes a test case's panic on to the Locust master.
+func (s *session) onPanic(task string, v any, stack []byte) {
+	select {
+	case s.panics <- panicReport{msg: fmt.Sprintf("%s: panic: %v", task, v), stack: string(stack)}:
+	default: // the master is told about enough of them
+	}
+}
+
+// finish stops the scanners, returns the test accounts' funds to the
+// funders (unless -no-sweep) and closes the log file.
 func (s *session) finish() error {
 	defer s.close()
+	s.stopScan()
 	if s.o.noSweep || len(s.sides) == 0 {
 		for _, sd := range s.sides {
 			if sd.run != nil {
@@ -254,7 +344,7 @@ func runWorker(ctx context.Context, args []string, stderr io.Writer) error {
 	cfg := locust.Config{
 		MasterHost: s.o.masterHost,
 		MasterPort: s.o.masterPort,
-		Users:      s.runner,
+		Users:      s,
 		Stats:      s.stats,
 		Log:        s.log,
 	}
@@ -263,8 +353,8 @@ func runWorker(ctx context.Context, args []string, stderr io.Writer) error {
 	} else {
 		err = locust.RunWorker(ctx, cfg)
 	}
-	s.runner.StopAll()
+	s.StopAll()
 	_, total := s.stats.Summary()
-	s.log.Info("worker finished", "sent", total.Requests, "failures", total.Failures)
+	s.log.Info("worker finished", "iterations", total.Requests, "failures", total.Failures, "dropped", s.runner.Dropped())
 	return errors.Join(err, s.finish())
 }

@@ -50,17 +50,20 @@ loop:
 			printTable(stdout, rows, total, r.UserCount())
 		}
 	}
-	r.StopAll()
+	s.StopAll()
 	rows, total := col.Summary()
 	fmt.Fprintln(stdout, "\nFinal summary:")
 	printTable(stdout, rows, total, 0)
+	if d := r.Dropped(); d > 0 {
+		fmt.Fprintf(stdout, "%d iterations dropped: no user was free when they were due (raise -users, or lower -max-rps)\n", d)
+	}
 	if err := s.finish(); err != nil {
 		return err
 	}
 	if total.Requests > 0 {
 		ratio := float64(total.Failures) / float64(total.Requests)
 		if ratio > o.failRatio {
-			return fmt.Errorf("failure ratio %.4f exceeds -fail-ratio %v (%d of %d requests failed)", ratio, o.failRatio, total.Failures, total.Requests)
+			return fmt.Errorf("failure ratio %.4f exceeds -fail-ratio %v (%d of %d iterations failed)", ratio, o.failRatio, total.Failures, total.Requests)
 		}
 	}
 	return nil
@@ -100,10 +103,19 @@ func printTable(w io.Writer, rows []stats.Row, total stats.Row, users int) {
 		fmt.Fprintf(w, "%s %9d %8d | %8s %8s %8s %8s %8s %8s | %8.1f\n",
 			pad(r.Name), r.Requests, r.Failures, ms(r.Avg), ms(r.Min), ms(r.Max), ms(r.P50), ms(r.P90), ms(r.P99), r.RPS)
 	}
+	// Iterations first, then Aggregated (their total), then the rows that
+	// stand beside it: send, e2e, dropped.
 	for _, r := range rows {
-		line(r)
+		if !r.Aside {
+			line(r)
+		}
 	}
 	line(total)
+	for _, r := range rows {
+		if r.Aside {
+			line(r)
+		}
+	}
 }
 
 // ms formats a duration in milliseconds with a precision that suits it.

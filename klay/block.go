@@ -1,0 +1,177 @@
+package klay
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/kaiachain/kaia/common"
+	"github.com/kaiachain/kaia/common/hexutil"
+	"github.com/kaiachain/kaia/networks/rpc"
+)
+
+// Block is the part of a klay_getBlockByNumber(n, false) answer the scanner
+// uses.
+type Block struct {
+	Number     uint64
+	Hash       common.Hash
+	ParentHash common.Hash
+	// Time is timestamp (s) + timestampFoS × 10 ms: Kaia keeps the
+	// fraction of the second apart, and blocks come every second, so the
+	// seconds alone would make every interval 0 s or 1 s.
+	Time    time.Time
+	GasUsed uint64
+	Txs     []common.Hash
+}
+
+type rpcBlock struct {
+	Number       *hexutil.Big    `json:"number"`
+	Hash         *common.Hash    `json:"hash"`
+	ParentHash   common.Hash     `json:"parentHash"`
+	Timestamp    *hexutil.Big    `json:"timestamp"`
+	TimestampFoS *hexutil.Uint64 `json:"timestampFoS"`
+	GasUsed      hexutil.Uint64  `json:"gasUsed"`
+	Transactions []common.Hash   `json:"transactions"`
+}
+
+// maxBlockTime bounds a block's timestamp (year 2514): time.Unix would
+// overflow on a hostile node's huge value and every interval would be
+// nonsense anyway.
+const maxBlockTime = 1 << 34
+
+// decodeBlock decodes a klay_getBlockByNumber(n, false) result; a null
+// result (the block does not exist yet) is ErrNotFound.
+func decodeBlock(raw json.RawMessage) (*Block, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, ErrNotFound
+	}
+	var b rpcBlock
+	if err := json.Unmarshal(raw, &b); err != nil {
+		return nil, fmt.Errorf("decode block: %w", err)
+	}
+	if b.Number == nil || b.Hash == nil || b.Timestamp == nil {
+		return nil, errors.New("decode block: number, hash or timestamp missing")
+	}
+	num, ts := b.Number.ToInt(), b.Timestamp.ToInt()
+	if !num.IsUint64() {
+		return nil, fmt.Errorf("decode block: number %s out of range", num)
+	}
+	if !ts.IsUint64() || ts.Uint64() > maxBlockTime {
+		return nil, fmt.Errorf("decode block %d: timestamp %s out of range", num.Uint64(), ts)
+	}
+	var fos uint64
+	if b.TimestampFoS != nil {
+		fos = uint64(*b.TimestampFoS)
+	}
+	// The fraction of second counts tens of milliseconds.
+	if fos > 99 {
+		return nil, fmt.Errorf("decode block %d: timestampFoS %d out of range", num.Uint64(), fos)
+	}
+	return &Block{
+		Number:     num.Uint64(),
+		Hash:       *b.Hash,
+		ParentHash: b.ParentHash,
+		Time:       time.Unix(int64(ts.Uint64()), int64(fos)*int64(10*time.Millisecond)),
+		GasUsed:    uint64(b.GasUsed),
+		Txs:        b.Transactions,
+	}, nil
+}
+
+// blockReceipt is one entry of klay_getBlockReceipts: a receipt plus the
+// block it belongs to, so that an answer from another fork is caught.
+type blockReceipt struct {
+	rpcReceipt
+	BlockHash *common.Hash `json:"blockHash"`
+}
+
+// errReceiptsOtherBlock: the receipts answer is for another block of the
+// same height (a reorg between the two halves of the batch).
+var errReceiptsOtherBlock = errors.New("receipts belong to another block")
+
+// decodeBlockReceipts decodes a klay_getBlockReceipts result into receipts
+// by transaction hash. Null entries (the node lacks that receipt) are left
+// out; the caller finds them missing. A null result gives an empty map.
+func decodeBlockReceipts(raw json.RawMessage, blockHash common.Hash) (map[common.Hash]*Receipt, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return map[common.Hash]*Receipt{}, nil
+	}
+	var list []*blockReceipt
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return nil, fmt.Errorf("decode block receipts: %w", err)
+	}
+	out := make(map[common.Hash]*Receipt, len(list))
+	for _, r := range list {
+		if r == nil || r.BlockNumber == nil {
+			continue
+		}
+		if r.BlockHash != nil && *r.BlockHash != blockHash {
+			return nil, errReceiptsOtherBlock
+		}
+		out[r.TxHash] = r.receipt()
+	}
+	return out, nil
+}
+
+// blockAndReceipts fetches block n and, when withReceipts, its receipts in
+// one batched round trip. The receipts are asked by number in the same
+// batch (asking by hash would need a second round trip); decodeBlockReceipts
+// then checks they belong to the block fetched. receiptsErr is the node's
+// error for the receipts half (e.g. method not found); err is an I/O error
+// or an undecodable block.
+func (c *Client) blockAndReceipts(ctx context.Context, n uint64, withReceipts bool) (b *Block, receipts map[common.Hash]*Receipt, receiptsErr, err error) {
+	var rawBlock, rawReceipts json.RawMessage
+	num := hexutil.EncodeUint64(n)
+	elems := []rpc.BatchElem{{Method: "klay_getBlockByNumber", Args: []interface{}{num, false}, Result: &rawBlock}}
+	if withReceipts {
+		elems = append(elems, rpc.BatchElem{Method: "klay_getBlockReceipts", Args: []interface{}{num}, Result: &rawReceipts})
+	}
+	if err := c.BatchCall(ctx, elems); err != nil {
+		return nil, nil, nil, err
+	}
+	if elems[0].Error != nil {
+		return nil, nil, nil, fmt.Errorf("block %d: %w", n, elems[0].Error)
+	}
+	b, err = decodeBlock(rawBlock)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if !withReceipts {
+		return b, nil, nil, nil
+	}
+	if elems[1].Error != nil {
+		return b, nil, elems[1].Error, nil
+	}
+	receipts, receiptsErr = decodeBlockReceipts(rawReceipts, b.Hash)
+	return b, receipts, receiptsErr, nil
+}
+
+// receiptsOf fetches the receipts of hashes with batched
+// klay_getTransactionReceipt, keeping only those of block blockHash. It is
+// the fallback for nodes without klay_getBlockReceipts.
+func (c *Client) receiptsOf(ctx context.Context, hashes []common.Hash, blockHash common.Hash) (map[common.Hash]*Receipt, error) {
+	raws := make([]json.RawMessage, len(hashes))
+	elems := make([]rpc.BatchElem, len(hashes))
+	for i, h := range hashes {
+		elems[i] = rpc.BatchElem{Method: "klay_getTransactionReceipt", Args: []interface{}{h}, Result: &raws[i]}
+	}
+	if err := c.BatchCall(ctx, elems); err != nil {
+		return nil, err
+	}
+	out := make(map[common.Hash]*Receipt, len(hashes))
+	for i := range elems {
+		if elems[i].Error != nil || len(raws[i]) == 0 || string(raws[i]) == "null" {
+			continue
+		}
+		var r blockReceipt
+		if json.Unmarshal(raws[i], &r) != nil || r.BlockNumber == nil {
+			continue
+		}
+		if r.BlockHash != nil && *r.BlockHash != blockHash {
+			continue // mined in another fork's block: missing for this one
+		}
+		out[r.TxHash] = r.receipt()
+	}
+	return out, nil
+}

@@ -1,0 +1,512 @@
+package klay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"math/rand/v2"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/kaiachain/kaia/blockchain/types"
+	"github.com/kaiachain/kaia/common"
+)
+
+// Tracker follows sent transactions to their blocks; *Scanner implements it.
+type Tracker interface {
+	Track(h common.Hash, done func(Inclusion))
+	Untrack(h common.Hash) bool
+	Head() uint64
+}
+
+// Errors of a lane's transactions.
+var (
+	// ErrReplaced: another transaction took the nonce (a gap filler, after
+	// the node kept refusing this one).
+	ErrReplaced = errors.New("replaced: its nonce went to another transaction")
+	// ErrLaneFull: the account has MaxPending transactions awaiting
+	// inclusion and none was included before the caller gave up.
+	ErrLaneFull = errors.New("account has too many transactions awaiting inclusion")
+)
+
+// LanesConfig configures the nonce engine of one chain.
+type LanesConfig struct {
+	Client   *Client
+	Tracker  Tracker
+	Accounts []*Account
+	// MaxPending bounds each account's transactions sent but not yet
+	// included (default 64).
+	MaxPending int
+	// StuckAfter is how many blocks an account's lowest transaction may
+	// wait before it is sent again (default 3).
+	StuckAfter uint64
+	// CoolDown is how long an account sends nothing after "txpool is full"
+	// (default 250 ms).
+	CoolDown time.Duration
+	// Fill, if set, signs a transaction with the given nonce that replaces
+	// one the node keeps refusing, so that the account's later
+	// transactions can execute (for example a 0-value transfer to itself).
+	Fill func(a *Account, nonce uint64) (*types.Transaction, error)
+	Log  *slog.Logger
+}
+
+// Validate returns every problem of the configuration.
+func (c LanesConfig) Validate() []error {
+	var errs []error
+	if c.Client == nil {
+		errs = append(errs, errors.New("lanes: no client"))
+	}
+	if c.Tracker == nil {
+		errs = append(errs, errors.New("lanes: no tracker"))
+	}
+	if len(c.Accounts) == 0 {
+		errs = append(errs, errors.New("lanes: no accounts"))
+	}
+	if c.MaxPending < 0 {
+		errs = append(errs, fmt.Errorf("lanes: max pending %d: want 1 or more", c.MaxPending))
+	}
+	return errs
+}
+
+// Lanes is the nonce engine of one chain: each account is a lane that
+// sends one transaction at a time (so a nonce the node refuses is the next
+// send's nonce, and a refusal never leaves a gap) with at most MaxPending
+// awaiting inclusion. The tracker tells each lane what was included; a
+// lane whose lowest transaction stalls sends those very bytes again, and
+// fills a nonce that was lost. No wait in here outlives its context.
+type Lanes struct {
+	cfg    LanesConfig
+	lanes  []*Lane
+	byAddr map[common.Address]*Lane
+
+	wakeMu sync.Mutex
+	wake   chan struct{} // closed and replaced whenever a lane frees a slot
+}
+
+// NewLanes returns the lanes of cfg.Accounts.
+func NewLanes(cfg LanesConfig) (*Lanes, error) {
+	if errs := cfg.Validate(); len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	if cfg.MaxPending == 0 {
+		cfg.MaxPending = 64
+	}
+	if cfg.StuckAfter == 0 {
+		cfg.StuckAfter = 3
+	}
+	if cfg.CoolDown == 0 {
+		cfg.CoolDown = 250 * time.Millisecond
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	ls := &Lanes{cfg: cfg, byAddr: map[common.Address]*Lane{}, wake: make(chan struct{})}
+	for _, a := range cfg.Accounts {
+		l := &Lane{ls: ls, acct: a, flights: map[uint64]*flight{}}
+		ls.lanes = append(ls.lanes, l)
+		ls.byAddr[a.Address] = l
+	}
+	return ls, nil
+}
+
+// Lane returns the lane of a, nil if a is not one of the accounts.
+func (ls *Lanes) Lane(a common.Address) *Lane { return ls.byAddr[a] }
+
+// Pick returns the account of a lane that can send now (not sending, not
+// full, not cooling down), starting at a random lane; any lane if none can.
+func (ls *Lanes) Pick() *Account {
+	n := len(ls.lanes)
+	start := rand.IntN(n)
+	now := time.Now()
+	for i := range n {
+		l := ls.lanes[(start+i)%n]
+		if l.ready(now) {
+			return l.acct
+		}
+	}
+	return ls.lanes[start].acct
+}
+
+// Pending returns the transactions of all lanes awaiting inclusion.
+func (ls *Lanes) Pending() int {
+	n := 0
+	for _, l := range ls.lanes {
+		l.mu.Lock()
+		n += len(l.flights)
+		l.mu.Unlock()
+	}
+	return n
+}
+
+func (ls *Lanes) wakeCh() <-chan struct{} {
+	ls.wakeMu.Lock()
+	defer ls.wakeMu.Unlock()
+	return ls.wake
+}
+
+func (ls *Lanes) broadcast() {
+	ls.wakeMu.Lock()
+	close(ls.wake)
+	ls.wake = make(chan struct{})
+	ls.wakeMu.Unlock()
+}
+
+// OnBlock lets every lane look at its lowest transaction once a block is
+// scanned: one that waits StuckAfter blocks is sent again, a lost nonce is
+// filled. The work runs in the background, bounded by ctx.
+func (ls *Lanes) OnBlock(ctx context.Context, head uint64) {
+	for _, l := range ls.lanes {
+		l.check(ctx, head)
+	}
+}
+
+// Lane is one account's sequence of nonces.
+type Lane struct {
+	ls      *Lanes
+	acct    *Account
+	sending sync.Mutex  // held for a whole send
+	busy    atomic.Bool // sending is held (for Pick, without locking)
+
+	mu        sync.Mutex
+	synced    bool
+	next      uint64 // nonce of the next new transaction
+	confirmed uint64 // every nonce below is included
+	flights   map[uint64]*flight
+	coolUntil time.Time
+	fixing    bool // a resend or fill runs
+}
+
+// flight is a transaction sent and not yet included.
+type flight struct {
+	nonce   uint64
+	raw     []byte
+	hash    common.Hash
+	head    uint64 // the head when it was (re)sent
+	resends int
+	ticket  *Ticket
+}
+
+// Ticket is a sent transaction whose block is awaited.
+type Ticket struct {
+	Tx *types.Transaction
+
+	mu   sync.Mutex
+	done bool
+	inc  Inclusion
+	cbs  []func(Inclusion)
+}
+
+// Then calls cb once with the transaction's verdict: at once if it is
+// known, else from the tracker's goroutine (cb must not block long).
+func (t *Ticket) Then(cb func(Inclusion)) {
+	t.mu.Lock()
+	if !t.done {
+		t.cbs = append(t.cbs, cb)
+		t.mu.Unlock()
+		return
+	}
+	inc := t.inc
+	t.mu.Unlock()
+	cb(inc)
+}
+
+func (t *Ticket) resolve(inc Inclusion) {
+	t.mu.Lock()
+	if t.done {
+		t.mu.Unlock()
+		return
+	}
+	t.done, t.inc = true, inc
+	cbs := t.cbs
+	t.cbs = nil
+	t.mu.Unlock()
+	for _, cb := range cbs {
+		cb(inc)
+	}
+}
+
+// Account returns the lane's account.
+func (l *Lane) Account() *Account { return l.acct }
+
+func (l *Lane) ready(now time.Time) bool {
+	if l.busy.Load() {
+		return false
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.flights) < l.ls.cfg.MaxPending && !now.Before(l.coolUntil)
+}
+
+// Send numbers the transaction build makes, sends it, and returns its
+// ticket. It waits (bounded by ctx) while the lane is full or cooling down.
+// A refused transaction returns a *SendError and no ticket; its nonce is
+// the next send's. When the outcome is unknown (no answer) it returns the
+// ticket too, with an error wrapping ErrOutcomeUnknown: the tracker tells
+// whether the node took it.
+func (l *Lane) Send(ctx context.Context, build Builder) (*Ticket, error) {
+	l.sending.Lock()
+	l.busy.Store(true)
+	defer func() {
+		l.busy.Store(false)
+		l.sending.Unlock()
+	}()
+	if err := l.waitRoom(ctx); err != nil {
+		return nil, err
+	}
+	c := l.ls.cfg.Client
+	l.mu.Lock()
+	synced, nonce := l.synced, l.next
+	l.mu.Unlock()
+	if !synced {
+		p, err := c.PendingNonceAt(ctx, l.acct.Address)
+		if err != nil {
+			return nil, &SendError{Outcome: Rejected, Err: fmt.Errorf("nonce of %s: %w", l.acct.Address.Hex(), err)}
+		}
+		l.mu.Lock()
+		l.synced, l.next, l.confirmed, nonce = true, p, p, p
+		l.mu.Unlock()
+	}
+	tx, err := build(nonce)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := tx.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	f := &flight{nonce: nonce, raw: raw, hash: tx.Hash(), head: l.ls.cfg.Tracker.Head(), ticket: &Ticket{Tx: tx}}
+	// Track before sending: the block could be scanned before the answer
+	// to the send arrives.
+	l.ls.cfg.Tracker.Track(f.hash, func(inc Inclusion) { l.resolved(f, inc) })
+	_, sendErr := c.SendRawTransaction(ctx, raw)
+	out := classify(sendErr)
+	switch out {
+	case Accepted, Known, Unknown:
+		l.mu.Lock()
+		l.flights[nonce] = f
+		l.next = nonce + 1
+		l.mu.Unlock()
+		if out == Unknown {
+			return f.ticket, &SendError{Outcome: out, Err: sendErr}
+		}
+		return f.ticket, nil
+	}
+	l.ls.cfg.Tracker.Untrack(f.hash)
+	switch out {
+	case PoolFull:
+		l.mu.Lock()
+		l.coolUntil = time.Now().Add(l.ls.cfg.CoolDown)
+		l.mu.Unlock()
+	case NonceTaken:
+		l.resync(ctx)
+	default:
+		if isNonceTooHigh(sendErr) {
+			l.resync(ctx)
+		}
+	}
+	return nil, &SendError{Outcome: out, Err: sendErr}
+}
+
+// classify is ClassifySendError, except that a connection the node
+// refused carried nothing: the nonce is free, not maybe taken.
+func classify(err error) SendOutcome {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return Rejected
+	}
+	return ClassifySendError(err)
+}
+
+// waitRoom waits until the lane has room and is not cooling down.
+func (l *Lane) waitRoom(ctx context.Context) error {
+	for {
+		wake := l.ls.wakeCh()
+		l.mu.Lock()
+		full := len(l.flights) >= l.ls.cfg.MaxPending
+		cool := time.Until(l.coolUntil)
+		l.mu.Unlock()
+		if !full && cool <= 0 {
+			return nil
+		}
+		var timer <-chan time.Time
+		if !full {
+			t := time.NewTimer(cool)
+			defer t.Stop()
+			timer = t.C
+		}
+		select {
+		case <-ctx.Done():
+			if full {
+				return fmt.Errorf("%w: %v", ErrLaneFull, ctx.Err())
+			}
+			return ctx.Err()
+		case <-wake:
+		case <-timer:
+		}
+	}
+}
+
+// resync reloads the next nonce from the node's pending count, never below
+// a transaction of ours awaiting inclusion.
+func (l *Lane) resync(ctx context.Context) {
+	p, err := l.ls.cfg.Client.PendingNonceAt(ctx, l.acct.Address)
+	if err != nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	next := p
+	for n := range l.flights {
+		next = max(next, n+1)
+	}
+	l.next = next
+}
+
+// resolved takes the tracker's verdict on f.
+func (l *Lane) resolved(f *flight, inc Inclusion) {
+	l.mu.Lock()
+	if cur := l.flights[f.nonce]; cur == f {
+		delete(l.flights, f.nonce)
+	}
+	if inc.Err == nil {
+		l.confirmed = max(l.confirmed, f.nonce+1)
+		// Anything of ours still waiting below is no longer possible.
+		for n, g := range l.flights {
+			if n < l.confirmed {
+				delete(l.flights, n)
+				if l.ls.cfg.Tracker.Untrack(g.hash) {
+					defer g.ticket.resolve(Inclusion{Hash: g.hash, Err: ErrReplaced})
+				}
+			}
+		}
+	}
+	l.mu.Unlock()
+	f.ticket.resolve(inc)
+	l.ls.broadcast()
+}
+
+// check runs once per block: it sends a stalled lowest transaction again
+// or fills a lost nonce.
+func (l *Lane) check(ctx context.Context, head uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.fixing || len(l.flights) == 0 {
+		return
+	}
+	var low *flight
+	for _, f := range l.flights {
+		if low == nil || f.nonce < low.nonce {
+			low = f
+		}
+	}
+	if head < low.head+l.ls.cfg.StuckAfter {
+		return
+	}
+	l.fixing = true
+	gap := low.nonce > l.confirmed
+	nonce := l.confirmed
+	go func() {
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if gap {
+			l.fill(ctx, nonce, head)
+		} else {
+			l.resend(ctx, low, head)
+		}
+		l.mu.Lock()
+		l.fixing = false
+		l.mu.Unlock()
+	}()
+}
+
+// resend sends f's very bytes again: the node either has them or takes
+// them now. A node that keeps refusing them gets a replacement instead.
+func (l *Lane) resend(ctx context.Context, f *flight, head uint64) {
+	_, err := l.ls.cfg.Client.SendRawTransaction(ctx, f.raw)
+	out := classify(err)
+	l.mu.Lock()
+	f.head, f.resends = head, f.resends+1
+	tries := f.resends
+	l.mu.Unlock()
+	switch out {
+	case Accepted, Known, Unknown:
+		return
+	case NonceTaken:
+		// Mined, or another transaction holds the nonce: the mined count
+		// tells which (a mined f is reported by the tracker).
+		if m, err := l.ls.cfg.Client.NonceAt(ctx, l.acct.Address, nil); err == nil && m > f.nonce && tries >= 2 {
+			l.mu.Lock()
+			l.confirmed = max(l.confirmed, m)
+			if l.flights[f.nonce] == f {
+				delete(l.flights, f.nonce)
+			}
+			l.mu.Unlock()
+			if l.ls.cfg.Tracker.Untrack(f.hash) {
+				f.ticket.resolve(Inclusion{Hash: f.hash, Err: ErrReplaced})
+			}
+			l.ls.broadcast()
+		}
+		return
+	}
+	if tries >= 3 {
+		l.ls.cfg.Log.Warn("the node keeps refusing a transaction; replacing it", "account", l.acct.Address.Hex(), "nonce", f.nonce, "err", err)
+		l.fill(ctx, f.nonce, head)
+	}
+}
+
+// fill sends a replacement with the given nonce, so that the account's
+// later transactions can execute.
+func (l *Lane) fill(ctx context.Context, nonce, head uint64) {
+	if l.ls.cfg.Fill == nil {
+		return
+	}
+	tx, err := l.ls.cfg.Fill(l.acct, nonce)
+	if err != nil {
+		return
+	}
+	raw, err := tx.MarshalBinary()
+	if err != nil {
+		return
+	}
+	f := &flight{nonce: nonce, raw: raw, hash: tx.Hash(), head: head, ticket: &Ticket{Tx: tx}}
+	l.ls.cfg.Tracker.Track(f.hash, func(inc Inclusion) { l.resolved(f, inc) })
+	_, err = l.ls.cfg.Client.SendRawTransaction(ctx, raw)
+	switch classify(err) {
+	case Accepted, Known, Unknown:
+		l.mu.Lock()
+		old := l.flights[nonce]
+		l.flights[nonce] = f
+		l.mu.Unlock()
+		// The node took another transaction with this nonce, so the one
+		// it kept refusing is not in its pool: it is replaced.
+		if old != nil && old != f && l.ls.cfg.Tracker.Untrack(old.hash) {
+			old.ticket.resolve(Inclusion{Hash: old.hash, Err: ErrReplaced})
+		}
+		l.ls.cfg.Log.Info("filled a nonce", "account", l.acct.Address.Hex(), "nonce", nonce)
+	default:
+		l.ls.cfg.Tracker.Untrack(f.hash)
+	}
+}
+
+func isNonceTooHigh(err error) bool {
+	return err != nil && strings.Contains(strings.ToLower(err.Error()), "nonce too high")
+}
+
+// SelfTransfer returns a LanesConfig.Fill that signs a 0-value transfer
+// from the account to itself at the node's gas price.
+func SelfTransfer(chainID *big.Int, price *GasPricer) func(*Account, uint64) (*types.Transaction, error) {
+	return func(a *Account, nonce uint64) (*types.Transaction, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		gp, err := price.Get(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return a.SignTransfer(chainID, nonce, a.Address, new(big.Int), gp)
+	}
+}

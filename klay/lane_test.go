@@ -1,0 +1,293 @@
+package klay
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kaiachain/kaia/blockchain/types"
+	"github.com/kaiachain/kaia/common"
+	"github.com/kaiachain/kaia/common/hexutil"
+	"github.com/kaiachain/kaia/crypto"
+	"github.com/kaiachain/kaia/networks/rpc"
+)
+
+// laneNode is a JSON-RPC node for lane tests: refuse, if set, answers a
+// raw transaction with an error message ("" accepts it).
+type laneNode struct {
+	mu      sync.Mutex
+	pending uint64
+	sent    []*types.Transaction // every raw transaction received, in order
+	refuse  func(tx *types.Transaction, n int) string
+}
+
+func (n *laneNode) received() []*types.Transaction {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]*types.Transaction(nil), n.sent...)
+}
+
+func newLaneNode(t *testing.T) (*laneNode, *Client) {
+	n := &laneNode{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			ID     json.RawMessage   `json:"id"`
+			Method string            `json:"method"`
+			Params []json.RawMessage `json:"params"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&req)
+		answer := func(result any, errMsg string) {
+			out := map[string]any{"jsonrpc": "2.0", "id": req.ID}
+			if errMsg != "" {
+				out["error"] = map[string]any{"code": -32000, "message": errMsg}
+			} else {
+				out["result"] = result
+			}
+			_ = json.NewEncoder(w).Encode(out)
+		}
+		switch req.Method {
+		case "klay_getTransactionCount":
+			n.mu.Lock()
+			defer n.mu.Unlock()
+			answer(hexutil.Uint64(n.pending), "")
+		case "klay_sendRawTransaction":
+			var raw hexutil.Bytes
+			_ = json.Unmarshal(req.Params[0], &raw)
+			tx := new(types.Transaction)
+			if err := tx.UnmarshalBinary(raw); err != nil {
+				answer(nil, "bad tx")
+				return
+			}
+			n.mu.Lock()
+			n.sent = append(n.sent, tx)
+			msg := ""
+			if n.refuse != nil {
+				msg = n.refuse(tx, len(n.sent))
+			}
+			n.mu.Unlock()
+			answer(tx.Hash(), msg)
+		default:
+			answer(nil, "method not found")
+		}
+	}))
+	t.Cleanup(srv.Close)
+	c, err := rpc.DialHTTP(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n, NewClient(c, srv.URL)
+}
+
+// fakeTracker resolves tracked transactions when a test says so.
+type fakeTracker struct {
+	mu   sync.Mutex
+	head uint64
+	cbs  map[common.Hash]func(Inclusion)
+}
+
+func (f *fakeTracker) Track(h common.Hash, done func(Inclusion)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.cbs == nil {
+		f.cbs = map[common.Hash]func(Inclusion){}
+	}
+	f.cbs[h] = done
+}
+
+func (f *fakeTracker) Untrack(h common.Hash) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, ok := f.cbs[h]
+	delete(f.cbs, h)
+	return ok
+}
+
+func (f *fakeTracker) Head() uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.head
+}
+
+func (f *fakeTracker) resolve(h common.Hash, inc Inclusion) bool {
+	f.mu.Lock()
+	cb := f.cbs[h]
+	delete(f.cbs, h)
+	f.mu.Unlock()
+	if cb == nil {
+		return false
+	}
+	inc.Hash = h
+	cb(inc)
+	return true
+}
+
+func newTestLanes(t *testing.T, cfg LanesConfig) (*Lanes, *Account, *fakeTracker) {
+	t.Helper()
+	key, _ := crypto.GenerateKey()
+	a := NewAccount(key, cfg.Client)
+	tr := &fakeTracker{}
+	cfg.Tracker, cfg.Accounts = tr, []*Account{a}
+	ls, err := NewLanes(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ls, a, tr
+}
+
+var laneChain = big.NewInt(2018)
+
+func transfer(a *Account) Builder {
+	return func(nonce uint64) (*types.Transaction, error) {
+		return a.SignTransfer(laneChain, nonce, a.Address, big.NewInt(1), big.NewInt(25e9))
+	}
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// A refused send never leaves a gap: "txpool is full" is a counted
+// failure, the lane cools down, and the next send reuses the nonce.
+func TestLaneRefusalLeavesNoGap(t *testing.T) {
+	node, c := newLaneNode(t)
+	node.pending = 7
+	node.refuse = func(_ *types.Transaction, n int) string {
+		if n == 1 {
+			return "txpool is full"
+		}
+		return ""
+	}
+	ls, a, _ := newTestLanes(t, LanesConfig{Client: c, CoolDown: 30 * time.Millisecond})
+	l := ls.Lane(a.Address)
+	_, err := l.Send(context.Background(), transfer(a))
+	if OutcomeOf(err) != PoolFull {
+		t.Fatalf("first send: %v, want pool full", err)
+	}
+	start := time.Now()
+	tk, err := l.Send(context.Background(), transfer(a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if waited := time.Since(start); waited < 25*time.Millisecond {
+		t.Fatalf("sent again after %v, within the 30 ms cool-down", waited)
+	}
+	if tk.Tx.Nonce() != 7 {
+		t.Fatalf("second send used nonce %d, want 7 again", tk.Tx.Nonce())
+	}
+}
+
+// No answer: the ticket comes back with ErrOutcomeUnknown and the tracker
+// still decides; the nonce is not reused.
+func TestLaneUnknownOutcomeIsTracked(t *testing.T) {
+	_, c := newLaneNode(t)
+	ls, a, tr := newTestLanes(t, LanesConfig{Client: c})
+	l := ls.Lane(a.Address)
+	if _, err := l.Send(context.Background(), transfer(a)); err != nil { // syncs the nonce
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the send cannot get an answer
+	tk, err := l.Send(ctx, func(nonce uint64) (*types.Transaction, error) { return transfer(a)(nonce) })
+	if !errors.Is(err, ErrOutcomeUnknown) || tk == nil {
+		t.Fatalf("send = %v, %v; want a ticket and an unknown outcome", tk, err)
+	}
+	got := make(chan Inclusion, 1)
+	tk.Then(func(inc Inclusion) { got <- inc })
+	if !tr.resolve(tk.Tx.Hash(), Inclusion{Status: 1, Block: 9}) {
+		t.Fatal("the unknown-outcome transaction is not tracked")
+	}
+	if inc := <-got; inc.Block != 9 {
+		t.Fatalf("verdict %+v", inc)
+	}
+	next, err := l.Send(context.Background(), transfer(a))
+	if err != nil || next.Tx.Nonce() != tk.Tx.Nonce()+1 {
+		t.Fatalf("next send: nonce %v err %v; want %d", next, err, tk.Tx.Nonce()+1)
+	}
+}
+
+// A lowest transaction that waits StuckAfter blocks is sent again, byte
+// for byte; a lost nonce is filled.
+func TestLaneResendsStalledAndFillsLost(t *testing.T) {
+	node, c := newLaneNode(t)
+	var fills []uint64
+	var fmu sync.Mutex
+	ls, a, tr := newTestLanes(t, LanesConfig{Client: c, StuckAfter: 2,
+		Fill: func(acc *Account, nonce uint64) (*types.Transaction, error) {
+			fmu.Lock()
+			fills = append(fills, nonce)
+			fmu.Unlock()
+			return acc.SignTransfer(laneChain, nonce, acc.Address, new(big.Int), big.NewInt(25e9))
+		}})
+	l := ls.Lane(a.Address)
+	t0, _ := l.Send(context.Background(), transfer(a))
+	t1, _ := l.Send(context.Background(), transfer(a))
+	ctx := context.Background()
+	ls.OnBlock(ctx, 1) // not stalled yet
+	ls.OnBlock(ctx, 2)
+	waitUntil(t, "the resend", func() bool { return len(node.received()) == 3 })
+	if got := node.received()[2]; got.Hash() != t0.Tx.Hash() {
+		t.Fatalf("resent %s, want the very bytes of nonce 0 (%s)", got.Hash().Hex(), t0.Tx.Hash().Hex())
+	}
+	waitUntil(t, "the resend to finish", func() bool { l.mu.Lock(); defer l.mu.Unlock(); return !l.fixing })
+	// Nonce 0 is never included: the tracker gives up on it; nonce 1
+	// waits behind the gap until a filler takes nonce 0.
+	tr.resolve(t0.Tx.Hash(), Inclusion{Err: ErrNotIncluded})
+	ls.OnBlock(ctx, 10)
+	waitUntil(t, "the filler", func() bool { fmu.Lock(); defer fmu.Unlock(); return len(fills) == 1 })
+	if fills[0] != 0 {
+		t.Fatalf("filled nonce %d, want 0", fills[0])
+	}
+	waitUntil(t, "the filler to be sent", func() bool { return len(node.received()) == 4 })
+	filler := node.received()[3]
+	if filler.Nonce() != 0 || filler.Value().Sign() != 0 {
+		t.Fatalf("filler nonce %d value %v", filler.Nonce(), filler.Value())
+	}
+	tr.resolve(filler.Hash(), Inclusion{Status: 1})
+	tr.resolve(t1.Tx.Hash(), Inclusion{Status: 1})
+	if ls.Pending() != 0 {
+		t.Fatalf("%d transactions still pending", ls.Pending())
+	}
+}
+
+// A full lane waits for an inclusion, bounded by the caller's context.
+func TestLaneFullWaitsBounded(t *testing.T) {
+	_, c := newLaneNode(t)
+	ls, a, tr := newTestLanes(t, LanesConfig{Client: c, MaxPending: 2})
+	l := ls.Lane(a.Address)
+	first, _ := l.Send(context.Background(), transfer(a))
+	if _, err := l.Send(context.Background(), transfer(a)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := l.Send(ctx, transfer(a)); !errors.Is(err, ErrLaneFull) {
+		t.Fatalf("third send on a full lane: %v, want ErrLaneFull", err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := l.Send(context.Background(), transfer(a))
+		done <- err
+	}()
+	tr.resolve(first.Tx.Hash(), Inclusion{Status: 1})
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("an inclusion did not free the lane")
+	}
+}

@@ -1,0 +1,769 @@
+package klay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/kaiachain/kaia/common"
+	"github.com/kaiachain/kaia/common/hexutil"
+	"github.com/kaiachain/kaia/networks/rpc"
+)
+
+// Inclusion is the verdict on one tracked transaction.
+type Inclusion struct {
+	Hash  common.Hash
+	Block uint64
+	// Time is the block's time: timestamp (s) + timestampFoS (×10 ms;
+	// Kaia's fraction of second).
+	Time    time.Time
+	Status  uint64 // receipt status: 1 success, 0 reverted
+	TxError uint64 // Kaia's txError when Status is 0
+	GasUsed uint64
+	Receipt *Receipt // the decoded receipt, nil when Err != nil
+	// Err is nil when a block holds the transaction (check Status),
+	// ErrNotIncluded when none did within the timeout in blocks, and
+	// ErrScanStopped when the scanner ended first.
+	Err error
+}
+
+var (
+	// ErrNotIncluded: no block held the transaction within
+	// ScannerConfig.Timeout blocks of Track.
+	ErrNotIncluded = errors.New("not included")
+	// ErrScanStopped: the scanner's Run ended before the verdict.
+	ErrScanStopped = errors.New("block scanner stopped")
+)
+
+// BlockStats is one scanned block.
+type BlockStats struct {
+	Number   uint64
+	Hash     common.Hash
+	Time     time.Time
+	Interval time.Duration // since the previous block; 0 for the first one scanned
+	Txs      int           // all transactions
+	Ours     int           // tracked transactions it held
+	GasUsed  uint64
+}
+
+// ScannerCounts are the scanner's running totals, for the final report.
+type ScannerCounts struct {
+	Blocks          uint64 // blocks scanned (rescans included)
+	Reorgs          uint64 // parent-hash mismatches seen
+	MissingReceipts uint64 // blocks given up on with receipts still missing
+	Included        uint64 // Inclusions reported with Err == nil
+	NotIncluded     uint64 // Inclusions reported with ErrNotIncluded
+	RPCErrors       uint64 // failed block or head fetches
+}
+
+// ScannerConfig configures a Scanner. Zero values take the defaults.
+type ScannerConfig struct {
+	Client *Client // HTTP client (Dial) for blocks and receipts
+	// WSURL, when set, is subscribed to (klay newHeads) so that a new
+	// block is scanned as soon as it exists rather than up to Poll later.
+	// "" or a failure → polling; the subscription is retried later.
+	WSURL string
+	// Poll is the polling period (default 200 ms), also used while the
+	// WebSocket is down and between retries of a block.
+	Poll time.Duration
+	// Timeout is the number of blocks after Track's head at which a
+	// transaction no block held fails with ErrNotIncluded (default 30).
+	Timeout uint64
+	// OnBlock is called after each block's matches, in block order, from
+	// the scanner goroutine; it must not block long.
+	OnBlock func(BlockStats)
+	Log     *slog.Logger
+
+	// CallTimeout bounds each RPC call (default 5 s).
+	CallTimeout time.Duration
+	// ReorgDepth is how many recent block hashes are kept to detect a
+	// reorg and how far back a rescan goes (default 8).
+	ReorgDepth int
+	// ReceiptTries is how many times a block whose tracked receipts are
+	// missing is fetched before it is passed over (default 5).
+	ReceiptTries int
+	// MaxCatchUp is how many blocks are scanned back to back before the
+	// loop looks at its context and triggers again (default 64).
+	MaxCatchUp int
+}
+
+func (c *ScannerConfig) defaults() {
+	if c.Poll <= 0 {
+		c.Poll = 200 * time.Millisecond
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 30
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	if c.CallTimeout <= 0 {
+		c.CallTimeout = 5 * time.Second
+	}
+	if c.ReorgDepth <= 0 {
+		c.ReorgDepth = 8
+	}
+	if c.ReceiptTries <= 0 {
+		c.ReceiptTries = 5
+	}
+	if c.MaxCatchUp <= 0 {
+		c.MaxCatchUp = 64
+	}
+}
+
+// tracked is one Track call not resolved yet.
+type tracked struct {
+	done func(Inclusion)
+}
+
+// expiry is a tracked transaction's place in the timeout queue.
+type expiry struct {
+	hash     common.Hash
+	t        *tracked
+	deadline uint64 // head at which it fails; set by Run for Tracks before the start
+}
+
+// blockRef is what is kept of a scanned block: enough to notice that the
+// next block does not build on it, and to compute intervals.
+type blockRef struct {
+	num  uint64
+	hash common.Hash
+	time time.Time
+}
+
+// Scanner follows one chain block by block and tells each tracked
+// transaction whether a block held it. One Scanner per chain: each block
+// costs one batched round trip (block + its receipts), however many
+// transactions are tracked.
+type Scanner struct {
+	cfg ScannerConfig
+	log *slog.Logger
+
+	mu       sync.Mutex
+	tracked  map[common.Hash]*tracked
+	queue    []expiry // in Track order, so deadlines never decrease
+	qhead    int      // first live entry of queue
+	head     uint64   // highest block scanned
+	started  bool
+	stopped  bool
+	changed  chan struct{} // closed and replaced when head or Pending change
+	counts   ScannerCounts
+	runStart bool // Run was called
+
+	// Used by the scanner goroutine only.
+	next         uint64     // next block to scan
+	recent       []blockRef // last scanned blocks, ascending, at most ReorgDepth
+	tries        int        // fetches of block next with receipts missing
+	noBlockRcpts bool       // the node lacks klay_getBlockReceipts
+	down         bool       // in an outage (logged once)
+	downSince    time.Time
+	wake         chan struct{}
+	wsHead       atomic.Uint64
+	wsUp         atomic.Bool
+}
+
+// NewScanner returns a scanner; start it with Run.
+func NewScanner(cfg ScannerConfig) *Scanner {
+	cfg.defaults()
+	return &Scanner{
+		cfg:     cfg,
+		log:     cfg.Log,
+		tracked: make(map[common.Hash]*tracked),
+		changed: make(chan struct{}),
+		wake:    make(chan struct{}, 1),
+	}
+}
+
+// Track asks for the verdict on transaction h: done is called exactly once,
+// from the scanner goroutine, and must not block long. Track before sending
+// (the hash is known once signed), so that a block scanned between the
+// send and Track cannot hold it unseen; a late Track is still caught by a
+// receipt lookup at the timeout. Tracking a hash already tracked adds done
+// to the same verdict. After Run has ended, done is called at once with
+// ErrScanStopped. Safe for concurrent use.
+func (s *Scanner) Track(h common.Hash, done func(Inclusion)) {
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		done(Inclusion{Hash: h, Err: ErrScanStopped})
+		return
+	}
+	if t, ok := s.tracked[h]; ok {
+		prev := t.done
+		t.done = func(in Inclusion) { prev(in); done(in) }
+		s.mu.Unlock()
+		return
+	}
+	t := &tracked{done: done}
+	s.tracked[h] = t
+	var deadline uint64
+	if s.started {
+		deadline = s.head + s.cfg.Timeout
+	}
+	s.queue = append(s.queue, expiry{hash: h, t: t, deadline: deadline})
+	s.mu.Unlock()
+}
+
+// Untrack forgets h (e.g. replaced by another transaction); its done is not
+// called. It returns false when h is not tracked (already resolved).
+func (s *Scanner) Untrack(h common.Hash) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.tracked[h]; !ok {
+		return false
+	}
+	delete(s.tracked, h)
+	s.broadcastLocked()
+	return true
+}
+
+// Head returns the highest block scanned (0 before the first).
+func (s *Scanner) Head() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.head
+}
+
+// Pending returns how many tracked transactions await their verdict.
+func (s *Scanner) Pending() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.tracked)
+}
+
+// Counts returns the running totals.
+func (s *Scanner) Counts() ScannerCounts {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.counts
+}
+
+// Drain waits until nothing is pending or ctx ends (the drain window before
+// a final report) and returns how many were still pending.
+func (s *Scanner) Drain(ctx context.Context) int {
+	for {
+		s.mu.Lock()
+		n, ch := len(s.tracked), s.changed
+		s.mu.Unlock()
+		if n == 0 {
+			return 0
+		}
+		select {
+		case <-ctx.Done():
+			return s.Pending()
+		case <-ch:
+		}
+	}
+}
+
+// WaitHead waits until a block >= n is scanned. It returns ctx's error when
+// ctx ends first and ErrScanStopped when Run has ended.
+func (s *Scanner) WaitHead(ctx context.Context, n uint64) error {
+	for {
+		s.mu.Lock()
+		ok, stopped, ch := s.started && s.head >= n, s.stopped, s.changed
+		s.mu.Unlock()
+		if ok {
+			return nil
+		}
+		if stopped {
+			return ErrScanStopped
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-ch:
+		}
+	}
+}
+
+func (s *Scanner) broadcastLocked() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// Run scans until ctx ends, then fails everything still tracked with
+// ErrScanStopped. Call it once.
+func (s *Scanner) Run(ctx context.Context) {
+	s.mu.Lock()
+	if s.runStart {
+		s.mu.Unlock()
+		panic("klay: Scanner.Run called twice")
+	}
+	s.runStart = true
+	s.mu.Unlock()
+
+	var wg sync.WaitGroup
+	defer func() {
+		wg.Wait()
+		s.stop()
+	}()
+	if s.cfg.WSURL != "" {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.wsLoop(ctx)
+		}()
+	}
+	// Start at the current head: older blocks cannot hold what is
+	// tracked from now on.
+	for {
+		n, err := s.blockNumber(ctx)
+		if err == nil {
+			s.up()
+			s.begin(n)
+			break
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		s.outage(err)
+		if sleep(ctx, s.cfg.Poll) != nil {
+			return
+		}
+	}
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		case <-s.wake:
+			if !timer.Stop() {
+				select {
+				case <-timer.C:
+				default:
+				}
+			}
+		}
+		behind := s.step(ctx)
+		switch {
+		case behind:
+			timer.Reset(0)
+		case s.wsUp.Load() && s.tries == 0 && !s.down:
+			// New heads arrive over the WebSocket; this slow poll
+			// only covers a notification the node dropped.
+			timer.Reset(max(10*s.cfg.Poll, 2*time.Second))
+		default:
+			timer.Reset(s.cfg.Poll)
+		}
+	}
+}
+
+// begin sets the start block and the deadlines of the Tracks made before.
+func (s *Scanner) begin(n uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.next = n
+	if n > 0 {
+		s.head = n - 1
+	}
+	for i := s.qhead; i < len(s.queue); i++ {
+		s.queue[i].deadline = s.head + s.cfg.Timeout
+	}
+	s.started = true
+	s.broadcastLocked()
+}
+
+func (s *Scanner) stop() {
+	s.mu.Lock()
+	s.stopped = true
+	left := s.tracked
+	s.tracked = make(map[common.Hash]*tracked)
+	s.queue, s.qhead = nil, 0
+	s.broadcastLocked()
+	s.mu.Unlock()
+	for h, t := range left {
+		t.done(Inclusion{Hash: h, Err: ErrScanStopped})
+	}
+}
+
+func (s *Scanner) callCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.cfg.CallTimeout)
+}
+
+func (s *Scanner) blockNumber(ctx context.Context) (uint64, error) {
+	cctx, cancel := s.callCtx(ctx)
+	defer cancel()
+	return s.cfg.Client.BlockNumber(cctx)
+}
+
+// outage counts a failed fetch and logs the first of an outage only.
+func (s *Scanner) outage(err error) {
+	s.mu.Lock()
+	s.counts.RPCErrors++
+	s.mu.Unlock()
+	if s.down {
+		return
+	}
+	s.down, s.downSince = true, time.Now()
+	s.log.Warn("block scanner: node unreachable, retrying", "url", s.cfg.Client.URL(), "every", s.cfg.Poll, "err", oneLine(err.Error()))
+}
+
+func (s *Scanner) up() {
+	if s.down {
+		s.down = false
+		s.log.Info("block scanner: node reachable again", "url", s.cfg.Client.URL(), "after", time.Since(s.downSince).Round(time.Millisecond))
+	}
+}
+
+// step scans the blocks up to the chain's head, at most MaxCatchUp of them.
+// It returns true when more blocks are known to wait.
+func (s *Scanner) step(ctx context.Context) bool {
+	target := s.wsHead.Load()
+	if target < s.next || !s.wsUp.Load() {
+		n, err := s.blockNumber(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.outage(err)
+			}
+			return false
+		}
+		s.up()
+		target = max(target, n)
+	}
+	for range s.cfg.MaxCatchUp {
+		if s.next > target || ctx.Err() != nil {
+			return false
+		}
+		if !s.scan(ctx) {
+			return false
+		}
+	}
+	return s.next <= target
+}
+
+// scan fetches block s.next and resolves what it holds. It returns false
+// when the block must be tried again on the next tick.
+func (s *Scanner) scan(ctx context.Context) bool {
+	n := s.next
+	withReceipts := !s.noBlockRcpts && s.Pending() > 0
+	cctx, cancel := s.callCtx(ctx)
+	b, receipts, rerr, err := s.cfg.Client.blockAndReceipts(cctx, n, withReceipts)
+	cancel()
+	if err == ErrNotFound {
+		return false // the node announced it but does not serve it yet
+	}
+	if err != nil {
+		if ctx.Err() == nil {
+			s.outage(err)
+		}
+		return false
+	}
+	s.up()
+	if b.Number != n {
+		s.outage(fmt.Errorf("asked block %d, got %d", n, b.Number))
+		return false
+	}
+	if s.reorged(b) {
+		return true
+	}
+	if rerr != nil && isMethodNotFound(rerr) {
+		s.log.Info("block scanner: klay_getBlockReceipts unavailable, fetching tracked receipts one by one", "url", s.cfg.Client.URL())
+		s.noBlockRcpts = true
+		rerr = nil
+	}
+	if s.noBlockRcpts {
+		receipts, err = s.fallbackReceipts(ctx, b)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.outage(err)
+			}
+			return false
+		}
+	}
+	// rerr (the node's error for the receipts, or receipts of another
+	// fork) leaves receipts nil: every tracked one counts as missing.
+	return s.resolve(b, receipts)
+}
+
+// reorged checks b against the previous block scanned. On a mismatch it
+// forgets that block and moves s.next back to rescan it.
+func (s *Scanner) reorged(b *Block) bool {
+	if len(s.recent) == 0 {
+		return false
+	}
+	last := s.recent[len(s.recent)-1]
+	if last.num+1 != b.Number || last.hash == b.ParentHash {
+		return false
+	}
+	s.recent = s.recent[:len(s.recent)-1]
+	s.next = last.num
+	s.tries = 0
+	s.mu.Lock()
+	s.counts.Reorgs++
+	s.mu.Unlock()
+	s.log.Warn("block scanner: reorg, rescanning", "block", last.num, "old", last.hash.Hex(), "child", b.Number, "parent", b.ParentHash.Hex(), "depthLeft", len(s.recent))
+	if len(s.recent) == 0 {
+		s.log.Warn("block scanner: reorg deeper than the blocks kept; carrying on from the new fork", "depth", s.cfg.ReorgDepth)
+	}
+	return true
+}
+
+// fallbackReceipts fetches the receipts of b's tracked transactions only.
+func (s *Scanner) fallbackReceipts(ctx context.Context, b *Block) (map[common.Hash]*Receipt, error) {
+	var want []common.Hash
+	s.mu.Lock()
+	for _, h := range b.Txs {
+		if _, ok := s.tracked[h]; ok {
+			want = append(want, h)
+		}
+	}
+	s.mu.Unlock()
+	if len(want) == 0 {
+		return nil, nil
+	}
+	cctx, cancel := s.callCtx(ctx)
+	defer cancel()
+	return s.cfg.Client.receiptsOf(cctx, want, b.Hash)
+}
+
+type verdict struct {
+	t  *tracked
+	in Inclusion
+}
+
+// resolve reports b's tracked transactions, records b and expires the
+// transactions whose timeout it reaches. It returns false, changing
+// nothing, when a tracked transaction's receipt is missing and tries are
+// left.
+func (s *Scanner) resolve(b *Block, receipts map[common.Hash]*Receipt) bool {
+	var found []verdict
+	missing := 0
+	s.mu.Lock()
+	for _, h := range b.Txs {
+		t, ok := s.tracked[h]
+		if !ok {
+			continue
+		}
+		r := receipts[h]
+		if r == nil {
+			missing++
+			continue
+		}
+		found = append(found, verdict{t, Inclusion{Hash: h, Block: b.Number, Time: b.Time,
+			Status: r.Status, TxError: r.TxError, GasUsed: r.GasUsed, Receipt: r}})
+	}
+	if missing > 0 {
+		s.tries++
+		if s.tries < s.cfg.ReceiptTries {
+			s.mu.Unlock()
+			return false
+		}
+		s.counts.MissingReceipts++
+		s.log.Warn("block scanner: receipts still missing, moving on", "block", b.Number, "missing", missing, "tries", s.tries)
+	}
+	for _, v := range found {
+		delete(s.tracked, v.in.Hash)
+	}
+	s.counts.Included += uint64(len(found))
+	s.counts.Blocks++
+	s.head = max(s.head, b.Number)
+	expired := s.expireLocked()
+	s.broadcastLocked()
+	s.mu.Unlock()
+
+	var interval time.Duration
+	if k := len(s.recent); k > 0 && s.recent[k-1].num+1 == b.Number {
+		interval = b.Time.Sub(s.recent[k-1].time)
+	}
+	if len(s.recent) == s.cfg.ReorgDepth {
+		copy(s.recent, s.recent[1:])
+		s.recent = s.recent[:len(s.recent)-1]
+	}
+	s.recent = append(s.recent, blockRef{num: b.Number, hash: b.Hash, time: b.Time})
+	s.next = b.Number + 1
+	s.tries = 0
+
+	for _, v := range found {
+		v.t.done(v.in)
+	}
+	if s.cfg.OnBlock != nil {
+		s.cfg.OnBlock(BlockStats{Number: b.Number, Hash: b.Hash, Time: b.Time, Interval: interval,
+			Txs: len(b.Txs), Ours: len(found), GasUsed: b.GasUsed})
+	}
+	if len(expired) > 0 {
+		s.lastChance(expired)
+	}
+	return true
+}
+
+// expireLocked takes out of tracking the transactions whose deadline the
+// head has reached.
+func (s *Scanner) expireLocked() []verdict {
+	var out []verdict
+	for s.qhead < len(s.queue) && s.queue[s.qhead].deadline <= s.head {
+		e := s.queue[s.qhead]
+		s.queue[s.qhead] = expiry{}
+		s.qhead++
+		if t, ok := s.tracked[e.hash]; ok && t == e.t {
+			delete(s.tracked, e.hash)
+			out = append(out, verdict{t, Inclusion{Hash: e.hash}})
+		}
+	}
+	// Reuse the queue's space once most of it is dead.
+	if s.qhead > 1024 && s.qhead*2 > len(s.queue) {
+		s.queue = append(s.queue[:0], s.queue[s.qhead:]...)
+		s.qhead = 0
+	}
+	return out
+}
+
+// lastChance looks up the receipts of expired transactions before failing
+// them: one tracked after the block holding it was scanned has a receipt
+// though no scanned block matched it.
+func (s *Scanner) lastChance(expired []verdict) {
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.CallTimeout)
+	defer cancel()
+	hashes := make([]common.Hash, len(expired))
+	for i, v := range expired {
+		hashes[i] = v.in.Hash
+	}
+	// On failure every one fails: the node answers blocks but not
+	// receipts, and the verdict must come.
+	rs, _ := s.cfg.Client.TransactionReceipts(ctx, hashes)
+	times := map[uint64]time.Time{}
+	included := 0
+	for i := range expired {
+		in := &expired[i].in
+		var r *Receipt
+		if i < len(rs) {
+			r = rs[i]
+		}
+		if r == nil {
+			in.Err = fmt.Errorf("%w within %d blocks", ErrNotIncluded, s.cfg.Timeout)
+			continue
+		}
+		t, ok := times[r.BlockNumber]
+		if !ok {
+			if b, _, _, err := s.cfg.Client.blockAndReceipts(ctx, r.BlockNumber, false); err == nil {
+				t = b.Time
+			}
+			times[r.BlockNumber] = t
+		}
+		*in = Inclusion{Hash: in.Hash, Block: r.BlockNumber, Time: t, Status: r.Status, TxError: r.TxError, GasUsed: r.GasUsed, Receipt: r}
+		included++
+	}
+	s.mu.Lock()
+	s.counts.Included += uint64(included)
+	s.counts.NotIncluded += uint64(len(expired) - included)
+	s.mu.Unlock()
+	for _, v := range expired {
+		v.t.done(v.in)
+	}
+}
+
+// wsHeader is the part of a newHeads notification used: the number.
+type wsHeader struct {
+	Number *hexutil.Big `json:"number"`
+}
+
+// wsLoop keeps a newHeads subscription up while ctx lasts; the scanner
+// polls whenever it is down.
+func (s *Scanner) wsLoop(ctx context.Context) {
+	retry := max(s.cfg.Poll, time.Second)
+	failing := false
+	for ctx.Err() == nil {
+		err := s.wsSession(ctx)
+		s.wsUp.Store(false)
+		s.kick()
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil && !failing {
+			s.log.Warn("block scanner: WebSocket new heads unavailable, polling", "url", s.cfg.WSURL, "err", oneLine(err.Error()), "retry", retry)
+		}
+		failing = err != nil
+		if sleep(ctx, retry) != nil {
+			return
+		}
+		retry = min(2*retry, 30*time.Second)
+	}
+}
+
+// wsSession subscribes once and forwards heads until the subscription or
+// ctx ends. It returns nil only when it ends with ctx.
+func (s *Scanner) wsSession(ctx context.Context) error {
+	dctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
+	defer cancel()
+	c, err := rpc.DialContext(dctx, s.cfg.WSURL)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	ch := make(chan *wsHeader, 64)
+	sub, err := c.Subscribe(dctx, "klay", ch, "newHeads")
+	if err != nil {
+		return err
+	}
+	defer sub.Unsubscribe()
+	s.wsUp.Store(true)
+	s.log.Info("block scanner: following new heads over WebSocket", "url", s.cfg.WSURL)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-sub.Err():
+			if err == nil {
+				err = errors.New("subscription closed")
+			}
+			return err
+		case h := <-ch:
+			if h == nil || h.Number == nil || !h.Number.ToInt().IsUint64() {
+				continue
+			}
+			n := h.Number.ToInt().Uint64()
+			for {
+				cur := s.wsHead.Load()
+				if n <= cur || s.wsHead.CompareAndSwap(cur, n) {
+					break
+				}
+			}
+			s.kick()
+		}
+	}
+}
+
+func (s *Scanner) kick() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// WSEndpointFor derives a WebSocket URL from an HTTP one by Kaia's port
+// convention (wsport = rpcport + 1: 8551→8552, 7551→7552). It returns ""
+// when the URL has no explicit port or a standard one (a proxy, where the
+// convention says nothing).
+func WSEndpointFor(httpURL string) string {
+	u, err := url.Parse(httpURL)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	switch u.Scheme {
+	case "http":
+		u.Scheme = "ws"
+	case "https":
+		u.Scheme = "wss"
+	default:
+		return ""
+	}
+	host, port, err := net.SplitHostPort(u.Host)
+	if err != nil || port == "" {
+		return ""
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p <= 0 || p >= 65535 || p == 80 || p == 443 {
+		return ""
+	}
+	u.Host = net.JoinHostPort(host, strconv.Itoa(p+1))
+	return u.String()
+}
