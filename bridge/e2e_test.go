@@ -140,7 +140,7 @@ func TestSetupDeploysOnceE2E(t *testing.T) {
 		}
 	}
 	bal, err := cfg.MC.Client.BalanceAt(ctx, again.Bridge.Parent, nil)
-	if err != nil || bal.Cmp(KLAYs(1000)) < 0 {
+	if err != nil || bal.Cmp(klay.KLAYs(1000)) < 0 {
 		t.Fatalf("parent bridge balance %v, %v", bal, err)
 	}
 }

@@ -132,7 +132,7 @@ func sendAndWait(ctx context.Context, c *chainTx, from *klay.Account, to common.
 	if err != nil {
 		return err
 	}
-	r, err := bridge.WaitReceipt(ctx, c.chain.Client, tx.Hash(), bridge.ReceiptTimeout)
+	r, err := klay.WaitReceipt(ctx, c.chain.Client, tx.Hash(), klay.ReceiptTimeout)
 	if err != nil {
 		return err
 	}
