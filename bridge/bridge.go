@@ -44,21 +44,15 @@ type Config struct {
 	Log         *slog.Logger
 }
 
-// KLAY is 10^18 peb.
-var oneKLAY = big.NewInt(1e18)
-
-// KLAYs returns n KLAY in peb.
-func KLAYs(n int64) *big.Int { return new(big.Int).Mul(big.NewInt(n), oneKLAY) }
-
 func (c *Config) defaults() {
 	if c.StateDir == "" {
 		c.StateDir = filepath.Join(os.TempDir(), "klayslave-state")
 	}
 	if c.Charge == nil {
-		c.Charge = KLAYs(1000)
+		c.Charge = klay.KLAYs(1000)
 	}
 	if c.OperatorMin == nil {
-		c.OperatorMin = KLAYs(100)
+		c.OperatorMin = klay.KLAYs(100)
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
@@ -156,7 +150,7 @@ func (cfg *Config) ensurePair(ctx context.Context, st *State) error {
 		if err != nil {
 			return err
 		}
-		if err := Poll(ctx, ReceiptTimeout, func() (bool, error) { return cfg.verifyCode(ctx, p) == nil, nil }); err != nil {
+		if err := klay.Poll(ctx, klay.ReceiptTimeout, func() (bool, error) { return cfg.verifyCode(ctx, p) == nil, nil }); err != nil {
 			return fmt.Errorf("deployed bridge pair %s/%s has no code: %w", p.Parent.Hex(), p.Child.Hex(), err)
 		}
 		cfg.Log.Info("deployed bridge pair", "parent", p.Parent.Hex(), "child", p.Child.Hex())
@@ -195,7 +189,7 @@ func (cfg *Config) verifyCode(ctx context.Context, p Pair) error {
 		side Side
 		addr common.Address
 	}{{cfg.MC, p.Parent}, {cfg.SC, p.Child}} {
-		ok, err := HasCode(ctx, x.side.Client, x.addr)
+		ok, err := klay.HasCode(ctx, x.side.Client, x.addr)
 		if err != nil {
 			return err
 		}

@@ -2,7 +2,6 @@ package bridge
 
 import (
 	"context"
-	"fmt"
 	"math/big"
 
 	"github.com/kaiachain/kaia/accounts/abi"
@@ -45,50 +44,6 @@ func LoadABIs() (ABIs, error) {
 	return out, err
 }
 
-// View runs a read-only call of method on the contract at `to` and returns
-// its decoded outputs.
-func View(ctx context.Context, c *klay.Client, a abi.ABI, to common.Address, method string, args ...any) ([]any, error) {
-	data, err := a.Pack(method, args...)
-	if err != nil {
-		return nil, err
-	}
-	out, err := c.CallContract(ctx, klay.CallMsg{To: &to, Data: data}, nil)
-	if err != nil {
-		return nil, fmt.Errorf("%s on %s: %w", method, to.Hex(), err)
-	}
-	res, err := a.Unpack(method, out)
-	if err != nil {
-		return nil, fmt.Errorf("%s on %s: %w", method, to.Hex(), err)
-	}
-	return res, nil
-}
-
-// viewBig is View for a method with one uint256 output.
-func viewBig(ctx context.Context, c *klay.Client, a abi.ABI, to common.Address, method string, args ...any) (*big.Int, error) {
-	out, err := View(ctx, c, a, to, method, args...)
-	if err != nil {
-		return nil, err
-	}
-	v, ok := out[0].(*big.Int)
-	if !ok {
-		return nil, fmt.Errorf("%s on %s: output is %T", method, to.Hex(), out[0])
-	}
-	return v, nil
-}
-
-// viewAddress is View for a method with one address output.
-func viewAddress(ctx context.Context, c *klay.Client, a abi.ABI, to common.Address, method string, args ...any) (common.Address, error) {
-	out, err := View(ctx, c, a, to, method, args...)
-	if err != nil {
-		return common.Address{}, err
-	}
-	v, ok := out[0].(common.Address)
-	if !ok {
-		return common.Address{}, fmt.Errorf("%s on %s: output is %T", method, to.Hex(), out[0])
-	}
-	return v, nil
-}
-
 // KLAYFee returns the bridge's feeOfKLAY, which a KLAY request must add
 // to the value it sends.
 func KLAYFee(ctx context.Context, c *klay.Client, bridge common.Address) (*big.Int, error) {
@@ -96,7 +51,7 @@ func KLAYFee(ctx context.Context, c *klay.Client, bridge common.Address) (*big.I
 	if err != nil {
 		return nil, err
 	}
-	return viewBig(ctx, c, a, bridge, "feeOfKLAY")
+	return klay.ViewBig(ctx, c, a, bridge, "feeOfKLAY")
 }
 
 // ERC20Fee returns the bridge's feeOfERC20(token), which a token request
@@ -106,7 +61,7 @@ func ERC20Fee(ctx context.Context, c *klay.Client, bridge, token common.Address)
 	if err != nil {
 		return nil, err
 	}
-	return viewBig(ctx, c, a, bridge, "feeOfERC20", token)
+	return klay.ViewBig(ctx, c, a, bridge, "feeOfERC20", token)
 }
 
 // TokenBalance returns token.balanceOf(owner).
@@ -115,7 +70,7 @@ func TokenBalance(ctx context.Context, c *klay.Client, token, owner common.Addre
 	if err != nil {
 		return nil, err
 	}
-	return viewBig(ctx, c, a, token, "balanceOf", owner)
+	return klay.ViewBig(ctx, c, a, token, "balanceOf", owner)
 }
 
 // NFTOwner returns nft.ownerOf(id). ownerOf reverts for ids never minted.
@@ -124,5 +79,5 @@ func NFTOwner(ctx context.Context, c *klay.Client, nft common.Address, id *big.I
 	if err != nil {
 		return common.Address{}, err
 	}
-	return viewAddress(ctx, c, a, nft, "ownerOf", id)
+	return klay.ViewAddress(ctx, c, a, nft, "ownerOf", id)
 }

@@ -2,82 +2,41 @@ package bridge
 
 import (
 	"context"
-	"encoding/json"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/kaiachain/kaia/common"
+	"github.com/klayslave/klayslave/internal/devnettest"
 	"github.com/klayslave/klayslave/klay"
 )
 
-// devnet is the part of the devnet's network.json these tests use.
-type devnet struct {
-	MainChain struct {
-		RPC string `json:"rpc"`
-	} `json:"mainChain"`
-	ServiceChain struct {
-		RPC          string `json:"rpc"`
-		SubbridgeRPC string `json:"subbridgeRpc"`
-	} `json:"serviceChain"`
-	Bridge struct {
-		Main    common.Address `json:"mainBridge"`
-		Service common.Address `json:"serviceBridge"`
-	} `json:"bridge"`
-	DevKeys struct {
-		Spare []string `json:"spare"`
-	} `json:"devKeys"`
-}
-
-// testConfig returns a set-up config over the devnet named by
-// $KLAYSLAVE_DEVNET, with spare dev keys as funders. It skips when the
-// variable is unset and fails when the devnet does not answer.
+// testConfig returns a set-up config over the devnet (devnettest.Load),
+// with spare dev keys 4 and 5 as funders.
 func testConfig(t *testing.T) Config {
 	t.Helper()
-	path := os.Getenv("KLAYSLAVE_DEVNET")
-	if path == "" {
-		t.Skip("KLAYSLAVE_DEVNET (path to the devnet's network.json) is not set")
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("KLAYSLAVE_DEVNET: %v", err)
-	}
-	var d devnet
-	if err := json.Unmarshal(data, &d); err != nil {
-		t.Fatalf("KLAYSLAVE_DEVNET: %v", err)
-	}
-	if len(d.DevKeys.Spare) < 6 {
-		t.Fatalf("network.json has %d spare keys, want 6", len(d.DevKeys.Spare))
-	}
+	d := devnettest.Load(t)
 	ctx := context.Background()
-	side := func(name, url, key string) Side {
-		c, err := klay.Dial(ctx, url, 16)
+	side := func(name string, ch devnettest.Chain, key string) Side {
+		c, err := klay.Dial(ctx, ch.RPC, 16)
 		if err != nil {
 			t.Fatal(err)
-		}
-		id, err := c.ChainID(ctx)
-		if err != nil {
-			t.Fatalf("devnet %s chain at %s does not answer: %v", name, url, err)
 		}
 		k, err := klay.ParseKey(key)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return Side{Name: name, Client: c, ChainID: id, Funder: klay.NewAccount(k, c)}
+		return Side{Name: name, Client: c, ChainID: ch.ChainID, Funder: klay.NewAccount(k, c)}
 	}
 	cfg := Config{
-		MC: side("main", d.MainChain.RPC, d.DevKeys.Spare[4]),
-		SC: side("service", d.ServiceChain.RPC, d.DevKeys.Spare[5]),
+		MC: side("main", d.MainChain, d.DevKeys.Spare[4]),
+		SC: side("service", d.ServiceChain, d.DevKeys.Spare[5]),
 	}
-	sbURL := d.ServiceChain.SubbridgeRPC
-	if sbURL == "" {
-		sbURL = d.ServiceChain.RPC
-	}
-	if cfg.Subbridge, err = klay.Dial(ctx, sbURL, 4); err != nil {
+	var err error
+	if cfg.Subbridge, err = klay.Dial(ctx, d.ServiceChain.SubbridgeRPC, 4); err != nil {
 		t.Fatal(err)
 	}
-	cfg.Given = Pair{Parent: d.Bridge.Main, Child: d.Bridge.Service}
+	cfg.Given = Pair{Parent: d.Bridge.MainBridge, Child: d.Bridge.ServiceBridge}
 	return cfg
 }
 
@@ -140,7 +99,7 @@ func TestSetupDeploysOnceE2E(t *testing.T) {
 		}
 	}
 	bal, err := cfg.MC.Client.BalanceAt(ctx, again.Bridge.Parent, nil)
-	if err != nil || bal.Cmp(KLAYs(1000)) < 0 {
+	if err != nil || bal.Cmp(klay.KLAYs(1000)) < 0 {
 		t.Fatalf("parent bridge balance %v, %v", bal, err)
 	}
 }

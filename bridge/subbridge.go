@@ -85,7 +85,7 @@ func (s Subbridge) SetThreshold(ctx context.Context, bridge common.Address, n ui
 	if err := s.C.Call(ctx, &h, "subbridge_setValueTransferOperatorThreshold", bridge, n); err != nil {
 		return fmt.Errorf("subbridge_setValueTransferOperatorThreshold(%s): %w", bridge.Hex(), err)
 	}
-	err := Poll(ctx, ReceiptTimeout, func() (bool, error) {
+	err := klay.Poll(ctx, klay.ReceiptTimeout, func() (bool, error) {
 		cur, err := s.Threshold(ctx, bridge)
 		return cur == n, err
 	})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/big"
-	"sync"
 
 	"github.com/kaiachain/kaia/common"
 	"github.com/klayslave/klayslave/contracts"
@@ -14,7 +13,7 @@ import (
 // BridgeTokens is how many ERC-20 base units each bridge holds at least
 // to pay out transfers from the other side (the bridges are not in
 // mint/burn mode, so they pay from their balance): 10^8 tokens of 10^18.
-var BridgeTokens = new(big.Int).Mul(big.NewInt(1e8), oneKLAY)
+var BridgeTokens = new(big.Int).Mul(big.NewInt(1e8), big.NewInt(1e18))
 
 // ensureERC20 reuses the recorded ServiceChainToken pair or deploys and
 // registers a new one, then makes sure each bridge can pay out: a bridge in
@@ -61,7 +60,7 @@ func MintBurn(ctx context.Context, c *klay.Client, bridge common.Address) (bool,
 	if err != nil {
 		return false, err
 	}
-	out, err := View(ctx, c, a, bridge, "modeMintBurn")
+	out, err := klay.View(ctx, c, a, bridge, "modeMintBurn")
 	if err != nil {
 		return false, err
 	}
@@ -79,7 +78,7 @@ func (s Side) ensureMinter(ctx context.Context, abiName string, token, bridge co
 	if err != nil {
 		return err
 	}
-	out, err := View(ctx, s.Client, a, token, "isMinter", bridge)
+	out, err := klay.View(ctx, s.Client, a, token, "isMinter", bridge)
 	if err != nil {
 		return err
 	}
@@ -134,7 +133,7 @@ func (cfg *Config) ensureTokenPair(ctx context.Context, p Pair, t TokenPair, nam
 		return t, fmt.Errorf("subbridge_registerToken: %w", err)
 	}
 	// The operators send the registerToken transactions; wait for both.
-	err := Poll(ctx, ReceiptTimeout, func() (bool, error) { return cfg.tokenPairReady(ctx, p, t) })
+	err := klay.Poll(ctx, klay.ReceiptTimeout, func() (bool, error) { return cfg.tokenPairReady(ctx, p, t) })
 	if err != nil {
 		return t, fmt.Errorf("token pair %s/%s not registered with the bridges: %w", t.Parent.Hex(), t.Child.Hex(), err)
 	}
@@ -142,8 +141,8 @@ func (cfg *Config) ensureTokenPair(ctx context.Context, p Pair, t TokenPair, nam
 }
 
 func (cfg *Config) hasCode(ctx context.Context, t TokenPair) bool {
-	a, _ := HasCode(ctx, cfg.MC.Client, t.Parent)
-	b, _ := HasCode(ctx, cfg.SC.Client, t.Child)
+	a, _ := klay.HasCode(ctx, cfg.MC.Client, t.Parent)
+	b, _ := klay.HasCode(ctx, cfg.SC.Client, t.Child)
 	return a && b
 }
 
@@ -157,11 +156,11 @@ func (cfg *Config) tokenPairReady(ctx context.Context, p Pair, t TokenPair) (boo
 	if err != nil {
 		return false, err
 	}
-	pc, err := viewAddress(ctx, cfg.MC.Client, a, p.Parent, "registeredTokens", t.Parent)
+	pc, err := klay.ViewAddress(ctx, cfg.MC.Client, a, p.Parent, "registeredTokens", t.Parent)
 	if err != nil {
 		return false, err
 	}
-	cc, err := viewAddress(ctx, cfg.SC.Client, a, p.Child, "registeredTokens", t.Child)
+	cc, err := klay.ViewAddress(ctx, cfg.SC.Client, a, p.Child, "registeredTokens", t.Child)
 	if err != nil {
 		return false, err
 	}
@@ -179,7 +178,7 @@ func TopUpTokens(ctx context.Context, s Side, token common.Address, holders []co
 	}
 	var calls [][]byte
 	for _, h := range holders {
-		bal, err := viewBig(ctx, s.Client, a, token, "balanceOf", h)
+		bal, err := klay.ViewBig(ctx, s.Client, a, token, "balanceOf", h)
 		if err != nil {
 			return err
 		}
@@ -194,51 +193,6 @@ func TopUpTokens(ctx context.Context, s Side, token common.Address, holders []co
 	}
 	if err := s.TransactMany(ctx, token, calls); err != nil {
 		return fmt.Errorf("token top-up on the %s chain: %w", s.Name, err)
-	}
-	return nil
-}
-
-// TransactMany sends calls to `to` from the funder concurrently (the
-// nonce manager numbers them), with one gas estimate for all, and waits
-// for every receipt to succeed.
-func (s Side) TransactMany(ctx context.Context, to common.Address, calls [][]byte) error {
-	if len(calls) == 0 {
-		return nil
-	}
-	gas, err := s.Client.EstimateGas(ctx, klay.CallMsg{From: s.Funder.Address, To: &to, Data: calls[0]})
-	if err != nil {
-		return fmt.Errorf("estimate gas: %w", err)
-	}
-	gp, err := s.Client.GasPrice(ctx)
-	if err != nil {
-		return err
-	}
-	errs := make([]error, len(calls))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 16)
-	for i, data := range calls {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			tx, err := s.Funder.Send(ctx, s.Client, CallTx(s.Funder, s.ChainID, &to, nil, WithMargin(gas), gp, data))
-			if tx == nil {
-				errs[i] = err
-				return
-			}
-			r, err := WaitReceipt(ctx, s.Client, tx.Hash(), ReceiptTimeout)
-			if err == nil && r.Status != 1 {
-				err = fmt.Errorf("tx %s failed (txError %#x)", tx.Hash().Hex(), r.TxError)
-			}
-			errs[i] = err
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kaiachain/kaia/common"
+	"github.com/klayslave/klayslave/internal/devnettest"
 	"github.com/klayslave/klayslave/klay"
 	"github.com/klayslave/klayslave/tc"
 )
@@ -81,7 +82,7 @@ func waitSum(t *testing.T, c *klay.Client, addrs []common.Address, want *big.Int
 // balances must grow by exactly count × value, where count is every request
 // the tool counted. Then `klayslave sweep -run` returns the funds.
 func TestBridgeValueTransferStandalone(t *testing.T) {
-	d := requireDevnet(t)
+	d := devnettest.Load(t)
 	for _, dir := range []struct {
 		flag, row string
 		secs      string
@@ -147,7 +148,7 @@ func TestBridgeValueTransferStandalone(t *testing.T) {
 // with exactly the counts the worker sent.
 func TestSeedCommandLineThroughMaster(t *testing.T) {
 	requireLocust(t)
-	d := requireDevnet(t)
+	d := devnettest.Load(t)
 	dir := t.TempDir()
 	port := freePort(t)
 	csv := filepath.Join(dir, "seed")

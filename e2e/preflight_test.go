@@ -11,13 +11,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/klayslave/klayslave/internal/devnettest"
 )
 
 // Every pre-flight failure the seed's troubleshooting list describes, for
 // real, through the binary: one line that names the URL or address and the
 // fix, exit code 2, and never the key.
 func TestPreflightFailures(t *testing.T) {
-	d := requireDevnet(t)
+	d := devnettest.Load(t)
 	var fresh [32]byte
 	_, _ = rand.Read(fresh[:])
 	emptyKey := hex.EncodeToString(fresh[:])

@@ -7,13 +7,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klayslave/klayslave/internal/devnettest"
 	"github.com/klayslave/klayslave/klay"
 )
 
 // SIGTERM mid-run: the users stop, the final summary is printed and every
 // test account's balance goes back to the funder.
 func TestSIGTERMFlushesAndSweeps(t *testing.T) {
-	d := requireDevnet(t)
+	d := devnettest.Load(t)
 	key := d.DevKeys.Spare[5]
 	runID := fmt.Sprintf("sig-%d", time.Now().UnixNano())
 	p := startEnv(t, []string{"KLAYSLAVE_MC_KEY=" + key}, binary, "run", "-tc=mcValueTransferTc",

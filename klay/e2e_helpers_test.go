@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/ecdsa"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,30 +13,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/kaiachain/kaia/common"
 	"github.com/kaiachain/kaia/crypto"
+	"github.com/klayslave/klayslave/internal/devnettest"
 )
-
-// EnvDevnet names the network.json of a running devnet; without it the
-// devnet tests skip.
-const EnvDevnet = "KLAYSLAVE_DEVNET"
-
-type devnetChain struct {
-	RPC     string `json:"rpc"`
-	ChainID int64  `json:"chainId"`
-}
-
-type devnetFile struct {
-	MainChain    devnetChain `json:"mainChain"`
-	ServiceChain devnetChain `json:"serviceChain"`
-	DevKeys      struct {
-		MCFunder string   `json:"mcFunder"`
-		SCFunder string   `json:"scFunder"`
-		Spare    []string `json:"spare"`
-	} `json:"devKeys"`
-}
 
 // chainEnv is one chain of the devnet, ready for a test.
 type chainEnv struct {
@@ -47,36 +27,20 @@ type chainEnv struct {
 	funder  *ecdsa.PrivateKey // the devnet's funder key for this chain
 }
 
-// devnetEnv loads the devnet, or skips when KLAYSLAVE_DEVNET is unset. It
-// fails when the variable is set but a chain does not answer.
+// devnetEnv loads the devnet with devnettest.Load, which skips the test
+// when there is none (or fails it under KLAYSLAVE_REQUIRE_DEVNET) and has
+// checked that both chains answer with their chain ids.
 func devnetEnv(t testing.TB) (mc, sc *chainEnv) {
 	t.Helper()
-	path := os.Getenv(EnvDevnet)
-	if path == "" {
-		t.Skipf("%s is unset: set it to the devnet's network.json (e.g. /tmp/klayslave-devnet/network.json, from 'cd devnet && go run . up') to run the devnet tests", EnvDevnet)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%s=%s: %v", EnvDevnet, path, err)
-	}
-	var f devnetFile
-	if err := json.Unmarshal(b, &f); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	load := func(name string, ch devnetChain, keyHex string) *chainEnv {
+	n := devnettest.Load(t)
+	load := func(name string, ch devnettest.Chain, keyHex string) *chainEnv {
 		key, err := ParseKey(keyHex)
 		if err != nil {
-			t.Fatalf("%s funder key in %s: %v", name, path, err)
+			t.Fatalf("%s funder key in %s: %v", name, n.Path, err)
 		}
-		c := dialT(t, ch.RPC)
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := CheckEndpoint(ctx, c, name, ""); err != nil {
-			t.Fatalf("devnet from %s is not running: %v", path, err)
-		}
-		return &chainEnv{name: name, c: c, chainID: big.NewInt(ch.ChainID), funder: key}
+		return &chainEnv{name: name, c: dialT(t, ch.RPC), chainID: ch.ChainID, funder: key}
 	}
-	return load("mc", f.MainChain, f.DevKeys.MCFunder), load("sc", f.ServiceChain, f.DevKeys.SCFunder)
+	return load("mc", n.MainChain, n.DevKeys.MCFunder), load("sc", n.ServiceChain, n.DevKeys.SCFunder)
 }
 
 // keyGuard collects a test's log output and fails the test if any key it

@@ -251,6 +251,9 @@ func shortErr(err error) string {
 // peb per KLAY.
 var pebPerKLAY = new(big.Int).Exp(big.NewInt(10), big.NewInt(18), nil)
 
+// KLAYs returns n KLAY in peb.
+func KLAYs(n int64) *big.Int { return new(big.Int).Mul(big.NewInt(n), pebPerKLAY) }
+
 // FormatKLAY renders peb as KLAY with up to 6 decimals, trailing zeros cut.
 func FormatKLAY(peb *big.Int) string {
 	if peb == nil {

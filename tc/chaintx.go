@@ -10,7 +10,6 @@ import (
 
 	"github.com/kaiachain/kaia/blockchain/types"
 	"github.com/kaiachain/kaia/common"
-	"github.com/klayslave/klayslave/bridge"
 	"github.com/klayslave/klayslave/klay"
 )
 
@@ -74,13 +73,13 @@ func (c *chainTx) call(ctx context.Context, from *klay.Account, to common.Addres
 	})
 }
 
-// estimate returns the gas of a call from `from` with bridge.GasMargin.
+// estimate returns the gas of a call from `from` with klay.GasMargin.
 func (c *chainTx) estimate(ctx context.Context, from common.Address, to common.Address, value *big.Int, data []byte) (uint64, error) {
 	g, err := c.chain.Client.EstimateGas(ctx, klay.CallMsg{From: from, To: &to, Value: value, Data: data})
 	if err != nil {
 		return 0, err
 	}
-	return bridge.WithMargin(g), nil
+	return klay.WithMargin(g), nil
 }
 
 // pick returns a random element of accs.

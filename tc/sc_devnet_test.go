@@ -2,7 +2,6 @@ package tc
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/big"
 	"os"
@@ -13,47 +12,21 @@ import (
 	"time"
 
 	"github.com/kaiachain/kaia/common"
+	"github.com/klayslave/klayslave/internal/devnettest"
 	"github.com/klayslave/klayslave/klay"
 	"github.com/klayslave/klayslave/runner"
 	"github.com/klayslave/klayslave/stats"
 )
 
-// devnetFile is the part of the devnet's network.json the e2e tests use.
-type devnetFile struct {
-	MainChain struct {
-		RPC string `json:"rpc"`
-	} `json:"mainChain"`
-	ServiceChain struct {
-		RPC          string `json:"rpc"`
-		SubbridgeRPC string `json:"subbridgeRpc"`
-	} `json:"serviceChain"`
-	DevKeys struct {
-		Spare []string `json:"spare"`
-	} `json:"devKeys"`
-}
-
 // devnetEnv builds the Env cmd would build, over the devnet named by
 // $KLAYSLAVE_DEVNET: spare dev keys fund n fresh test accounts per chain.
-// It skips when the variable is unset and fails when the devnet is down.
+// devnettest.Load decides whether a missing devnet skips or fails.
 // The state directory is shared by the tests (and runs), so the bridge
 // and token pairs are deployed once and reused.
 func devnetEnv(t *testing.T, n int) *Env {
 	t.Helper()
-	path := os.Getenv("KLAYSLAVE_DEVNET")
-	if path == "" {
-		t.Skip("KLAYSLAVE_DEVNET (path to the devnet's network.json) is not set")
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("KLAYSLAVE_DEVNET: %v", err)
-	}
-	var d devnetFile
-	if err := json.Unmarshal(data, &d); err != nil {
-		t.Fatalf("KLAYSLAVE_DEVNET: %v", err)
-	}
-	if len(d.DevKeys.Spare) < 6 {
-		t.Fatalf("network.json has %d spare keys, want 6", len(d.DevKeys.Spare))
-	}
+	d := devnettest.Load(t)
+	var err error
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	runID := fmt.Sprintf("tc-%s-%d", strings.ReplaceAll(t.Name(), "/", "-"), time.Now().UnixNano()%1e9)

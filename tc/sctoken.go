@@ -131,7 +131,7 @@ func sendAndWait(ctx context.Context, c *chainTx, from *klay.Account, to common.
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, bridge.ReceiptTimeout)
+	ctx, cancel := context.WithTimeout(ctx, klay.ReceiptTimeout)
 	defer cancel()
 	_, err = wait(ctx, tk)
 	return err

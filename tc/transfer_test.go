@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/kaiachain/kaia/common"
-	"github.com/klayslave/klayslave/bridge"
 	"github.com/klayslave/klayslave/klay"
 )
 
@@ -41,7 +40,7 @@ func TestBaselinesE2E(t *testing.T) {
 				t.Fatalf("%d successes, %d hashes; want %d", ok, len(hashes), count)
 			}
 			for _, h := range hashes {
-				r, err := bridge.WaitReceipt(ctx, c.chain.Client, h, time.Minute)
+				r, err := klay.WaitReceipt(ctx, c.chain.Client, h, time.Minute)
 				if err != nil {
 					t.Fatal(err)
 				}
