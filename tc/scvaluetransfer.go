@@ -15,7 +15,7 @@ func scValueTransfer() Case {
 	return Case{
 		Name:        "scValueTransferTc",
 		Aliases:     []string{"scKLAYTransferTc"},
-		Description: "KLAY through the bridge (requestKLAYTransfer), random direction; latency = request accepted",
+		Description: "KLAY through the bridge (requestKLAYTransfer), random direction; decided by the request's block",
 		NeedsChains: true,
 		New: func(ctx context.Context, env *Env) (Task, error) {
 			return newKLAYTransfer(ctx, env, "scValueTransferTc", false)

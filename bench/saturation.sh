@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Truth at saturation, on the local devnet (issue: "Truthful at saturation").
+#
+#  1. The node's ceiling without klayslave's send path: bench/ceiling signs
+#     every transfer before the clock starts and sends them as fast as the
+#     node takes them, for CEILING_TIME; the rate is counted from blocks.
+#  2. mcValueTransferTc, closed loop, USERS users and accounts, RUN_TIME,
+#     through the same endpoint. From the blocks: its on-chain TPS against
+#     the ceiling, the lowest 10-block window in the middle of the run
+#     against the mean; what klayslave reports as included against what
+#     the blocks hold; accepted = included + counted failures; how long
+#     after run-time + drain it exited.
+#  3. The same with -max-rps at 1.5× the ceiling for OPEN_TIME: dropped
+#     iterations and the p99 of the iteration (inclusion) latency.
+#
+#   make build devnet && ./bin/devnet up && bash bench/saturation.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dir=${KLAYSLAVE_DEVNET_DIR:-/tmp/klayslave-devnet}
+CEILING_TIME=${CEILING_TIME:-60s}
+RUN_TIME=${RUN_TIME:-120}
+OPEN_TIME=${OPEN_TIME:-60}
+USERS=${USERS:-200}
+DRAIN=${DRAIN:-10}
+out=${OUT:-$(mktemp -d)}
+mkdir -p "$out"
+set -a; . "$dir/network.env"; set +a
+url=$KLAYSLAVE_MC_ENDPOINT
+go build -o bin/ceiling ./bench/ceiling
+go build -o bin/klayslave ./cmd/klayslave
+funder=$(./bin/klayslave check -numScUser 0 -numMcUser 1 -mcEndpoint "$url" | sed -n 's/.*funder \(0x[0-9a-fA-F]*\).*/\1/p')
+
+rpc() { curl -s -H 'Content-Type: application/json' -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$1\",\"params\":[]}" "$url"; }
+head() { printf '%d\n' "$(rpc klay_blockNumber | sed -n 's/.*"result":"\(0x[0-9a-f]*\)".*/\1/p')"; }
+field() { python3 -c "import json,sys; d=json.load(open('$1')); print(eval('d$2'))"; }
+
+echo "== 1. node ceiling through $url, $CEILING_TIME (pre-signed transfers, counted from blocks)"
+./bin/ceiling -endpoint "$url" -label EN -duration "$CEILING_TIME" -json "$out/ceiling.json" -log-dir "$out" >"$out/ceiling.txt" 2>&1
+ceiling=$(field "$out/ceiling.json" "['run']['oursTps']")
+printf 'ceiling: %.0f tx/s\n' "$ceiling"
+
+# run NAME ARGS...: one klayslave run; prints the summary and a line of
+# figures from the blocks.
+run() {
+  local name=$1; shift
+  local first; first=$(head)
+  local t0; t0=$(date +%s.%N)
+  ./bin/klayslave run -tc mcValueTransferTc -numMcUser "$USERS" -numScUser 0 -users "$USERS" -spawn-rate 0 \
+    -charge 1 -drain-timeout "${DRAIN}s" -report-interval 1h -log-dir "$out/logs" -mcEndpoint "$url" "$@" \
+    >"$out/$name.txt" 2>"$out/$name.err" || true
+  local t1; t1=$(date +%s.%N)
+  local last; last=$(head)
+  python3 bench/blockcount.py "$url" "$((first + 1))" "$last" "$funder" >"$out/$name.blocks.json"
+  sed -n '/Final summary/,$p' "$out/$name.txt"
+  python3 - "$out/$name.txt" "$out/$name.blocks.json" "$ceiling" "$t0" "$t1" "$1" "$2" <<'PY'
+import json, re, sys
+summary, blocks, ceiling, t0, t1 = open(sys.argv[1]).read(), json.load(open(sys.argv[2])), float(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
+final = summary.split("Final summary:")[-1]
+def row(name):
+    m = re.search(r"^" + re.escape(name) + r"\s+(\d+)\s+(\d+) \|(.*)\|", final, re.M)
+    return (int(m.group(1)), int(m.group(2)), m.group(3).split()) if m else (0, 0, [])
+it, it_fail, lat = row("mcValueTransferTc")
+sent, sent_fail, _ = row("mcValueTransferTc send")
+dropped = re.search(r"^(\d+) iterations dropped", final, re.M)
+runtime = float(sys.argv[7].rstrip("s")) if sys.argv[6] == "-run-time" else 0
+included = it - it_fail
+print(f"from the blocks: {blocks['ours']} transfers, {blocks.get('tps', 0):.0f} tx/s = {blocks.get('tps', 0) / ceiling:.3f} × ceiling; "
+      f"lowest 10-block window {blocks.get('min_window_over_mean', 0):.2f} × mean; {blocks.get('empty_blocks_in_run', 0)} empty blocks in the run")
+# Every send has exactly one iteration verdict; a refused send is a failed
+# iteration, so accepted (sends without failure) = included + the failures
+# that came after acceptance (reverted, not included, cancelled).
+after = it_fail - sent_fail
+print(f"klayslave: included {included}, blocks hold {blocks['ours']}: {'equal' if included == blocks['ours'] else 'DIFFERENT'}; "
+      f"one verdict per send: {it} iterations, {sent} sends: {'yes' if it == sent else 'NO'}; "
+      f"accepted {sent - sent_fail} = included {included} + failures after acceptance {after}: {'yes' if sent - sent_fail == included + after else 'NO'}; "
+      f"iteration p99 {lat[5] if len(lat) > 5 else '?'}; dropped {dropped.group(1) if dropped else 0}; wall {t1 - t0:.1f} s")
+PY
+}
+
+echo "== 2. closed loop: $USERS users, ${RUN_TIME}s"
+run closed -run-time "${RUN_TIME}s"
+rate=$(python3 -c "print(round(1.5 * $ceiling))")
+echo "== 3. open model: -max-rps $rate (1.5 × ceiling), ${OPEN_TIME}s"
+run open -run-time "${OPEN_TIME}s" -max-rps "$rate"
+echo "raw output in $out"
