@@ -229,6 +229,66 @@ func TestStats09Encoding(t *testing.T) {
 	}
 }
 
+// Aside rows (send, inclusion, e2e, dropped) are sent as their own entries,
+// but stats_total, which the master shows as Aggregated, holds iterations only.
+func TestAsideRowsOutOfEncodedTotal(t *testing.T) {
+	now := time.Unix(1700000000, 0)
+	col := stats.NewCollector(func() time.Time { return now })
+	col.Record(stats.Result{Method: "tx", Name: "transfer", Latency: 10 * time.Millisecond})
+	col.Record(stats.Result{Method: "tx", Name: "transfer", Latency: 12 * time.Millisecond, Err: errors.New("reverted")})
+	col.Record(stats.Result{Method: "e2e", Name: "transfer", Aside: true, Latency: 3 * time.Second})
+	col.Record(stats.Result{Method: "dropped", Name: "transfer", Aside: true, Err: errors.New("behind schedule")})
+	r := col.Delta()
+
+	b, err := encodeMessage("stats", "h", stats2Data(r, map[string]int{}, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := decodeGeneric(t, b).([]any)[1].(map[any]any)
+	if n := len(data["stats"].([]any)); n != 3 {
+		t.Errorf("%d entries, want 3 (tx, e2e, dropped)", n)
+	}
+	tot := checkEntry(t, "stats_total", data["stats_total"], entry2T)
+	if toInt(tot["num_requests"]) != 2 || toInt(tot["num_failures"]) != 1 || tot["max_response_time"] != 12.0 || tot["total_response_time"] != 22.0 {
+		t.Errorf("2.x stats_total = %v, want the 2 iterations only", tot)
+	}
+
+	b, err = encodeMessage("stats", "h", stats09Data(r, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tot = checkEntry(t, "stats_total", decodeGeneric(t, b).([]any)[1].(map[any]any)["stats_total"], entry09T)
+	if toInt(tot["num_requests"]) != 1 || toInt(tot["num_failures"]) != 1 || tot["max_response_time"] != 12.0 {
+		t.Errorf("0.9 stats_total = %v, want the 2 iterations only (1 success, 1 failure)", tot)
+	}
+}
+
+// With untimed failures (what RunLegacyWorker sets), a 0.9 master gets no
+// failure's response time: its average and percentiles are the successes'.
+func TestStats09UntimedFailures(t *testing.T) {
+	now := time.Unix(1700000000, 0)
+	col := stats.NewCollector(func() time.Time { return now })
+	col.SetUntimedFailures(true)
+	col.Success("GET", "/a", 5*time.Millisecond, 1)
+	col.Failure("GET", "/a", 9*time.Second, errors.New("timeout"))
+	col.Failure("GET", "/b", 9*time.Second, errors.New("timeout"))
+	b, err := encodeMessage("stats", "h", stats09Data(col.Delta(), 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := decodeGeneric(t, b).([]any)[1].(map[any]any)
+	tot := checkEntry(t, "stats_total", data["stats_total"], entry09T)
+	rt := tot["response_times"].(map[any]any)
+	if toInt(tot["num_requests"]) != 1 || toInt(tot["num_failures"]) != 2 || tot["total_response_time"] != 5.0 ||
+		tot["max_response_time"] != 5.0 || tot["min_response_time"] != 5.0 || len(rt) != 1 || toInt(rt[int64(5)]) != 1 {
+		t.Errorf("stats_total = %v, want the success's time only", tot)
+	}
+	bEntry := checkEntry(t, "stats[1]", data["stats"].([]any)[1], entry09T)
+	if bEntry["name"] != "/b" || bEntry["min_response_time"] != nil || bEntry["total_response_time"] != 0.0 || len(bEntry["response_times"].(map[any]any)) != 0 {
+		t.Errorf("failures-only entry = %v, want no times", bEntry)
+	}
+}
+
 func TestHeartbeatAndSpawningComplete(t *testing.T) {
 	var m cpuMeter
 	m.percent()

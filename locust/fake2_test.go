@@ -24,11 +24,12 @@ type fakeMaster2 struct {
 type fakeMsg struct {
 	identity string
 	body     []any
+	at       time.Time // when the master received it
 }
 
 func newFakeMaster2(t *testing.T) *fakeMaster2 {
 	t.Helper()
-	m := &fakeMaster2{t: t, port: freePort(t), in: make(chan fakeMsg, 100)}
+	m := &fakeMaster2{t: t, port: freePort(t), in: make(chan fakeMsg, 1000)}
 	m.router = zmq4.NewRouter(context.Background())
 	if err := m.router.Listen(fmt.Sprintf("tcp://127.0.0.1:%d", m.port)); err != nil {
 		t.Fatal(err)
@@ -46,7 +47,7 @@ func newFakeMaster2(t *testing.T) *fakeMaster2 {
 			if err != nil || len(arr) != 3 {
 				arr = []any{fmt.Sprintf("undecodable %x: %v", msg.Frames[1], err), nil, nil}
 			}
-			m.in <- fakeMsg{string(msg.Frames[0]), arr}
+			m.in <- fakeMsg{string(msg.Frames[0]), arr, time.Now()}
 		}
 	}()
 	return m

@@ -2,6 +2,7 @@ package locust
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"maps"
 	"net"
@@ -27,7 +28,7 @@ func (u *fakeUsers) Spawn(counts map[string]int) {
 	u.history = append(u.history, maps.Clone(counts))
 }
 
-func (u *fakeUsers) StopAll() {
+func (u *fakeUsers) Stop(context.Context) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.counts = map[string]int{}

@@ -16,6 +16,9 @@ import (
 //	          after losing the master.
 //	hatching  users are being started, paced at hatch_rate users/s.
 //	running   all users of the last hatch run.
+//	stopping  Users.Stop is running (after stop, quit, cancellation or
+//	          losing the master); hatches received meanwhile wait for its
+//	          end. Internal: 0.9 has no heartbeat to report it.
 const stateHatching = "hatching"
 
 // legacyWorker is the Locust 0.9 state machine. All fields are owned by the
@@ -25,7 +28,8 @@ type legacyWorker struct {
 	addr string // "host:port/port+1", for logs
 	session
 
-	state string
+	state  string
+	testOn bool // a test ran since the last final stats: the stop flushes them
 
 	// connecting: attempts to dial both sockets, one per ConnectTimeout.
 	attempt    int
@@ -34,6 +38,8 @@ type legacyWorker struct {
 
 	hatch     hatchPlan
 	hatchWake *time.Timer // fires when the next user is due while hatching
+
+	stop *stopRun // the Users.Stop in progress; nil if none
 }
 
 // hatchPlan paces a hatch: user base+i+1 starts at start + i/rate.
@@ -45,12 +51,18 @@ type hatchPlan struct {
 
 // RunLegacyWorker runs a Locust 0.9 slave (PUSH to MasterPort, PULL from
 // MasterPort+1) until the master sends quit or ctx is cancelled (both: stop
-// users, final stats, quit, return nil). It returns an error if it cannot
-// connect within ConnectRetries attempts of ConnectTimeout.
+// users within 300 ms, final stats, quit, return nil). It returns an error
+// if it cannot connect within ConnectRetries attempts of ConnectTimeout.
+//
+// If cfg.Stats has SetUntimedFailures (*stats.Collector does), it is turned
+// on: a 0.9 master averages response times over successes only.
 func RunLegacyWorker(ctx context.Context, cfg Config) error {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return err
+	}
+	if u, ok := cfg.Stats.(interface{ SetUntimedFailures(bool) }); ok {
+		u.SetUntimedFailures(true)
 	}
 	id, err := newClientID()
 	if err != nil {
@@ -79,29 +91,50 @@ func (w *legacyWorker) run(ctx context.Context) error {
 	defer tick.Stop()
 	report := time.NewTicker(reportInterval)
 	defer report.Stop()
+	defer func() {
+		if w.stop != nil {
+			w.stop.end()
+		}
+	}()
 
+	cancelled, exceptions := ctx.Done(), w.cfg.Exceptions
 	for {
 		select {
-		case <-ctx.Done():
+		case <-cancelled:
+			cancelled = nil // handled once; the quit that follows ends the loop
 			w.log.Info("stopping: context cancelled")
-			w.shutdown()
-			return nil
+			w.beginQuit()
 		case ev := <-w.inbox():
 			if ev.err != nil {
 				w.lost(fmt.Errorf("receive: %w", ev.err))
 				break
 			}
-			if quit := w.handle(ev.payload); quit {
+			w.handle(ev.payload)
+		case <-w.stop.doneC():
+			if w.endStop(false) {
 				return nil
 			}
+		case <-w.stop.hardC():
+			if w.endStop(true) {
+				return nil
+			}
+		case ex, ok := <-exceptions:
+			if !ok {
+				exceptions = nil
+				break
+			}
+			if w.link != nil {
+				w.sendException(ex)
+			}
 		case now := <-tick.C:
+			w.exGate.roll(now, w.log)
 			if err := w.housekeep(now); err != nil {
 				return err
 			}
 		case now := <-w.hatchWake.C:
 			w.hatchStep(now)
 		case <-report.C:
-			if w.state == stateHatching || w.state == stateRunning {
+			if w.state == stateHatching || w.state == stateRunning || w.testOn {
 				w.report()
 			}
 		}
@@ -111,28 +144,36 @@ func (w *legacyWorker) run(ctx context.Context) error {
 	}
 }
 
-func (w *legacyWorker) handle(payload []byte) (quit bool) {
+func (w *legacyWorker) handle(payload []byte) {
 	m, err := decodeMessage(payload)
 	if err != nil {
 		w.log.Warn("ignoring malformed message from master", "err", err, "bytes", len(payload))
-		return false
+		return
 	}
+	w.dispatch(m)
+}
+
+func (w *legacyWorker) dispatch(m message) {
 	switch m.Type {
 	case "hatch":
+		if w.stop != nil {
+			w.deferMsg(m)
+			return
+		}
 		w.onHatch(m.Data)
 	case "stop":
-		w.log.Info("master sent stop; stopping users")
-		w.stopUsers()
-		w.send("client_stopped", nil)
-		w.send("client_ready", nil)
+		if w.stop != nil {
+			w.log.Info("master sent stop while already stopping users")
+			return
+		}
+		w.log.Info("master sent stop; stopping users", "timeout", w.cfg.StopTimeout)
+		w.beginStop(w.cfg.StopTimeout, stopForMaster)
 	case "quit":
 		w.log.Info("master sent quit")
-		w.shutdown()
-		return true
+		w.beginQuit()
 	default:
 		w.log.Warn("ignoring unknown message type from master", "type", m.Type)
 	}
-	return false
 }
 
 // onHatch starts pacing towards this slave's share of users (0.9
@@ -184,32 +225,76 @@ func (w *legacyWorker) hatchStep(now time.Time) {
 	w.hatchWake.Reset(time.Duration(min(max(wait, 0.001), 3600) * float64(time.Second)))
 }
 
-// stopUsers ends a test: stop users, flush its last stats, become ready.
-func (w *legacyWorker) stopUsers() {
-	w.hatchWake.Stop()
-	w.cfg.Users.StopAll()
-	if w.state == stateHatching || w.state == stateRunning {
-		w.report()
+// beginQuit ends the run (quit or cancellation): stop users within
+// quitBudget (cutting short a stop in progress); endStop then sends the
+// final stats and quit.
+func (w *legacyWorker) beginQuit() {
+	if w.stop != nil {
+		w.stop.hurry()
+		return
 	}
-	w.state = stateReady
+	w.beginStop(quitBudget, stopForQuit)
 }
 
-func (w *legacyWorker) shutdown() {
-	w.stopUsers()
-	w.send("quit", nil)
+func (w *legacyWorker) beginStop(budget time.Duration, reason stopReason) {
+	w.hatchWake.Stop()
+	w.testOn = w.testOn || w.state == stateHatching || w.state == stateRunning
+	w.state = stateStopping
+	w.stop = startStop(w.cfg.Users, budget, reason)
+}
+
+// endStop finishes the stop in progress, once Users.Stop has returned or
+// (overran) its time is up: flush the test's last stats, then
+// client_stopped + client_ready (stop) or quit. It returns true when the
+// run is over.
+func (w *legacyWorker) endStop(overran bool) (quit bool) {
+	s := w.stop
+	w.stop = nil
+	s.end()
+	took := time.Since(s.started).Round(time.Millisecond)
+	if overran {
+		w.log.Error("users did not stop in time; going on without them", "waited", took)
+	} else {
+		w.log.Info("users stopped", "took", took)
+	}
+	w.state = stateReady
+	if s.reason == stopForLoss {
+		w.cfg.Stats.Reset()
+		w.testOn = false
+		w.startConnecting(time.Now()) // housekeep redials within a tick
+		return false
+	}
+	if w.testOn {
+		w.report() // the test's last stats, what was recorded while stopping included
+		w.testOn = false
+	}
+	if s.reason == stopForQuit {
+		w.send("quit", nil)
+		return true
+	}
+	w.send("client_stopped", nil)
+	w.send("client_ready", nil)
+	for _, m := range w.takeDeferred() {
+		w.dispatch(m) // a hatch sent after stop starts the next test
+	}
+	return false
 }
 
 // lost: the master is gone (or restarted); a new 0.9 master knows nothing
 // of us, so stop, forget the stats and say client_ready again once
-// reconnected.
+// reconnected (housekeep waits for the stop to end). A stop in progress
+// becomes one for the loss; a quit stays a quit.
 func (w *legacyWorker) lost(err error) {
 	w.disconnect()
+	if w.stop != nil {
+		w.log.Warn("lost the Locust master while stopping users", "err", err)
+		if w.stop.reason == stopForMaster {
+			w.stop.reason = stopForLoss
+		}
+		return
+	}
 	w.log.Warn("lost the Locust master; stopping users and reconnecting", "err", err)
-	w.hatchWake.Stop()
-	w.cfg.Users.StopAll()
-	w.cfg.Stats.Reset()
-	w.state = stateReady
-	w.startConnecting(time.Now()) // housekeep redials within a tick
+	w.beginStop(w.cfg.StopTimeout, stopForLoss)
 }
 
 func (w *legacyWorker) startConnecting(now time.Time) {
@@ -220,7 +305,7 @@ func (w *legacyWorker) startConnecting(now time.Time) {
 // housekeep redials while disconnected and gives up after ConnectRetries
 // attempts.
 func (w *legacyWorker) housekeep(now time.Time) error {
-	if w.link != nil {
+	if w.link != nil || w.stop != nil {
 		return nil
 	}
 	if now.After(w.attemptEnd) {

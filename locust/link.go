@@ -134,6 +134,9 @@ type session struct {
 	log     *slog.Logger
 	link    *link
 	sendErr error
+
+	deferred []message     // spawns/hatches received while stopping
+	exGate   exceptionGate // rate limit of exception messages
 }
 
 // send encodes and sends one message. A failure is kept in sendErr for the

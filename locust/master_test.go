@@ -5,6 +5,9 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -278,5 +281,189 @@ func TestMissingMaster(t *testing.T) {
 	t.Logf("error after %v: %v", elapsed.Round(time.Millisecond), err)
 	if t.Failed() {
 		t.Logf("log:\n%s", logs)
+	}
+}
+
+// checkCSVTotals asserts the master's Aggregated row equals what the
+// worker recorded (its collector's cumulative total).
+func checkCSVTotals(t *testing.T, rows []map[string]string, col *stats.Collector) {
+	t.Helper()
+	_, total := col.Summary()
+	for _, r := range rows {
+		if r["Name"] != "Aggregated" {
+			continue
+		}
+		if r["Request Count"] != strconv.FormatInt(total.Requests, 10) || r["Failure Count"] != strconv.FormatInt(total.Failures, 10) {
+			t.Errorf("master's Aggregated row: %s requests, %s failures; the worker recorded %d, %d",
+				r["Request Count"], r["Failure Count"], total.Requests, total.Failures)
+		} else {
+			t.Logf("master and worker agree: %d requests, %d failures", total.Requests, total.Failures)
+		}
+		return
+	}
+	t.Errorf("no Aggregated row in %v", rows)
+}
+
+// At -t the master sends quit and waits 0.5 s for the final stats: the
+// calls in flight are cancelled within 300 ms, counted as failures, and
+// reach the master's CSV.
+func TestRealMasterQuitCountsCallsInFlight(t *testing.T) {
+	t.Parallel()
+	needLocust(t)
+	dir := t.TempDir()
+	port := freePort(t)
+	prefix := filepath.Join(dir, "run")
+	m := startMaster(t, dir, port, 4, "5s", prefix)
+
+	col, logs := stats.NewCollector(nil), &syncBuffer{}
+	users := newSlowUsers(col, 1500*time.Millisecond) // a call is always in flight
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	errc := runWorker(ctx, Config{MasterPort: port, Users: users, Stats: col, Log: testLogger(t, logs)})
+	defer func() {
+		if t.Failed() || testing.Verbose() {
+			t.Logf("worker log:\n%s", logs)
+		}
+	}()
+	select {
+	case err := <-errc:
+		if err != nil {
+			t.Fatalf("RunWorker: %v", err)
+		}
+	case <-time.After(25 * time.Second):
+		t.Fatal("worker did not return after the master's quit")
+	}
+	m.wait(t, 10*time.Second)
+	checkCSVTotals(t, readCSV(t, prefix+"_stats.csv"), col)
+	if _, total := col.Summary(); total.Failures != 4 {
+		t.Errorf("recorded %+v, want the 4 calls in flight at quit cancelled as failures", total)
+	}
+	var cancelled string
+	for _, r := range readCSV(t, prefix+"_failures.csv") {
+		if strings.Contains(r["Error"], "cancelled") { // the CSV has repr(error)
+			cancelled = r["Occurrences"]
+		}
+	}
+	if cancelled != "4" {
+		t.Errorf("failures CSV: %q cancelled calls, want 4", cancelled)
+	}
+}
+
+// startWebMaster runs a master with its web UI (not headless), which is
+// how a user sends stop; it returns the web UI's base URL.
+func startWebMaster(t *testing.T, dir string, port int) (*master, string) {
+	t.Helper()
+	lf := filepath.Join(dir, "locustfile.py")
+	if err := os.WriteFile(lf, []byte(locustfile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	web := freePort(t)
+	m := &master{log: &syncBuffer{}, done: make(chan error, 1)}
+	m.cmd = exec.Command("locust", "-f", lf, "--master", "--master-bind-host", "127.0.0.1",
+		"--master-bind-port", strconv.Itoa(port), "--web-host", "127.0.0.1", "--web-port", strconv.Itoa(web))
+	m.cmd.Dir = dir
+	m.cmd.Stdout, m.cmd.Stderr = m.log, m.log
+	if err := m.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { m.done <- m.cmd.Wait() }()
+	t.Cleanup(func() {
+		m.cmd.Process.Kill()
+		<-m.done
+		if t.Failed() || testing.Verbose() {
+			t.Logf("master log:\n%s", m.log)
+		}
+	})
+	return m, fmt.Sprintf("http://127.0.0.1:%d", web)
+}
+
+// httpDo runs one bounded request and returns the body.
+func httpDo(t *testing.T, method, url string, form url.Values, timeout time.Duration) string {
+	t.Helper()
+	c := &http.Client{Timeout: timeout}
+	var resp *http.Response
+	var err error
+	if method == http.MethodPost {
+		resp, err = c.PostForm(url, form)
+	} else {
+		resp, err = c.Get(url)
+	}
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s %s: %s %v: %s", method, url, resp.Status, err, b)
+	}
+	return string(b)
+}
+
+// The web UI's stop, with calls in flight for the whole 4 s grace: the
+// worker keeps heartbeating (the master does not mark it missing), the
+// master's numbers equal the worker's (the calls cancelled at the end of
+// the grace included), exceptions reach the Exceptions tab, and the worker
+// registers again.
+func TestRealMasterStopKeepsWorkerAndCounts(t *testing.T) {
+	t.Parallel()
+	needLocust(t)
+	dir := t.TempDir()
+	port := freePort(t)
+	m, web := startWebMaster(t, dir, port)
+
+	col, logs := stats.NewCollector(nil), &syncBuffer{}
+	users := newSlowUsers(col, 5*time.Second)
+	exc := make(chan Exception, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	const grace = 4 * time.Second
+	errc := runWorker(ctx, Config{MasterPort: port, Users: users, Stats: col, Log: testLogger(t, logs),
+		StopTimeout: grace, Exceptions: exc})
+	defer func() {
+		if t.Failed() || testing.Verbose() {
+			t.Logf("worker log:\n%s", logs)
+		}
+	}()
+	ready := func() int { return strings.Count(m.log.String(), "reported as ready") }
+	waitFor(t, 20*time.Second, func() bool { return ready() >= 1 }, "the worker to register")
+	httpDo(t, http.MethodPost, web+"/swarm", url.Values{"user_count": {"3"}, "spawn_rate": {"3"}}, 10*time.Second)
+	waitFor(t, 10*time.Second, func() bool { return users.UserCount() == 3 }, "3 users")
+	exc <- Exception{Msg: "panic: boom", Traceback: "goroutine 9 [running]:\nklayslave/tc.Boom()"}
+	waitFor(t, 15*time.Second, func() bool { _, tot := col.Summary(); return tot.Requests >= 3 }, "the first calls to finish")
+
+	// /stop returns once the worker reports no users, which it does as soon
+	// as the stop begins; the stop itself ends with the final stats,
+	// client_stopped and a new registration.
+	httpDo(t, http.MethodGet, web+"/stop", nil, 30*time.Second)
+	waitFor(t, grace+5*time.Second, func() bool { return ready() >= 2 }, "the worker to register again after stop")
+	if took := <-users.stopped; took < grace {
+		t.Errorf("Users.Stop took %v, want the whole %v grace", took, grace)
+	} else {
+		t.Logf("the stop took %v", took.Round(time.Millisecond))
+	}
+	if strings.Contains(m.log.String(), "missing") {
+		t.Errorf("the master marked the worker missing during the stop")
+	}
+	csvBody := httpDo(t, http.MethodGet, web+"/stats/requests/csv", nil, 10*time.Second)
+	path := filepath.Join(dir, "requests.csv")
+	if err := os.WriteFile(path, []byte(csvBody), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	checkCSVTotals(t, readCSV(t, path), col)
+	if _, total := col.Summary(); total.Failures != 3 {
+		t.Errorf("recorded %+v, want the 3 calls in flight cancelled at the end of the grace", total)
+	}
+	if ex := httpDo(t, http.MethodGet, web+"/exceptions", nil, 10*time.Second); !strings.Contains(ex, "panic: boom") || !strings.Contains(ex, "tc.Boom") {
+		t.Errorf("/exceptions = %s, want our exception", ex)
+	}
+
+	cancel()
+	select {
+	case err := <-errc:
+		if err != nil {
+			t.Fatalf("RunWorker: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("worker did not return after cancellation")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/klayslave/klayslave/stats"
 	"github.com/vmihailenco/msgpack/v5"
@@ -28,7 +29,7 @@ func (w *encoder) do(err error) {
 	}
 }
 func (w *encoder) mapLen(n int)    { w.do(w.e.EncodeMapLen(n)) }
-func (w *encoder) str(s string)    { w.do(w.e.EncodeString(s)) }
+func (w *encoder) str(s string)    { w.do(w.e.EncodeString(validUTF8(s))) }
 func (w *encoder) int(n int64)     { w.do(w.e.EncodeInt(n)) }
 func (w *encoder) float(f float64) { w.do(w.e.EncodeFloat64(f)) }
 func (w *encoder) null()           { w.do(w.e.EncodeNil()) }
@@ -57,6 +58,11 @@ func (w *encoder) countMap(m map[string]int) {
 		w.int(int64(m[k]))
 	}
 }
+
+// validUTF8 replaces invalid bytes (an error text from a node, say): the
+// master decodes with raw=False, and one invalid str drops the whole
+// message as corrupted.
+func validUTF8(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
 
 // stats2Data writes the Locust 2.x stats payload:
 // {stats, stats_total, errors, user_classes_count, user_count}.
@@ -183,8 +189,8 @@ func stats09Data(r stats.Report, userCount int) func(*msgpack.Encoder) error {
 
 // entry09 writes a 0.9 StatsEntry: exactly 12 keys. 0.9 did not count failed
 // requests in num_requests (nor per second), so they are subtracted here.
-// The response-time fields still include failed requests: stats.Entry does
-// not keep them apart.
+// Nor did it log their response times: RunLegacyWorker turns on the
+// Collector's untimed failures, which keeps them out of e's time fields.
 func entry09(w *encoder, e *stats.Entry, name, method string) {
 	last := int64(e.LastRequestTimestamp)
 	if e.LastRequestTimestamp == 0 {

@@ -20,8 +20,12 @@ import (
 
 // Users is what the master drives (implemented by *runner.Runner).
 type Users interface {
-	Spawn(counts map[string]int) // absolute per-class target
-	StopAll()                    // stop all users and wait
+	// Spawn sets the absolute per-class target.
+	Spawn(counts map[string]int)
+	// Stop stops every user: no new iteration starts at once; work in flight
+	// gets until ctx ends, then it is cancelled and counted (as failures, by
+	// the implementation). It returns soon after ctx ends at the latest.
+	Stop(ctx context.Context)
 	Counts() map[string]int
 	UserCount() int
 }
@@ -45,6 +49,14 @@ type Config struct {
 	ConnectTimeout time.Duration
 	ConnectRetries int
 	LegacyClass    string // 0.9 only: the class name passed to Users.Spawn (default "")
+	// StopTimeout is the whole budget of the master's stop: grace for calls
+	// in flight plus the drain window for transactions awaiting inclusion
+	// (default 2 s). Quit and cancellation get 300 ms whatever it is, since
+	// a 2.12.1 master waits only 0.5 s for the final stats.
+	StopTimeout time.Duration
+	// Exceptions are sent to the master as `exception` messages (at most
+	// 10 a second); nil means none.
+	Exceptions <-chan Exception
 }
 
 // Locust's timing constants (runners.py).
@@ -79,6 +91,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.ConnectRetries <= 0 {
 		c.ConnectRetries = 60
 	}
+	if c.StopTimeout <= 0 {
+		c.StopTimeout = defaultStopTimeout
+	}
 	return c, nil
 }
 
@@ -97,6 +112,8 @@ func (c Config) tickInterval() time.Duration {
 //	          start, after stop, and after losing the master.
 //	spawning  applying a spawn message (Users.Spawn is running).
 //	running   users are running at the counts of the last spawn.
+//	stopping  Users.Stop is running (after stop, quit, cancellation or
+//	          losing the master); spawns received meanwhile wait for its end.
 //
 // Orthogonal to the state is registration: acked is false from each
 // client_ready until the current master's ack. While not acked the worker
@@ -106,6 +123,7 @@ const (
 	stateReady    = "ready"
 	stateSpawning = "spawning"
 	stateRunning  = "running"
+	stateStopping = "stopping" // a state the 2.x master knows (runners.py STATE_STOPPING)
 )
 
 // worker is the Locust 2.x state machine. All fields are owned by the loop
@@ -124,10 +142,13 @@ type worker struct {
 
 	masterHB time.Time // last heartbeat from a >= 2.19 master; zero if none
 	cpu      cpuMeter
+
+	stop *stopRun // the Users.Stop in progress; nil if none
 }
 
 // RunWorker runs a Locust 2.x worker until the master sends quit or ctx is
-// cancelled (both: stop users, send final stats and quit, return nil). It
+// cancelled (both: stop users within 300 ms, send final stats and quit,
+// return nil). It
 // returns an error if the master does not ack client_ready within
 // ConnectRetries attempts, initially or after losing the master.
 func RunWorker(ctx context.Context, cfg Config) error {
@@ -157,26 +178,47 @@ func (w *worker) run(ctx context.Context) error {
 	defer heartbeat.Stop()
 	report := time.NewTicker(reportInterval)
 	defer report.Stop()
+	defer func() {
+		if w.stop != nil {
+			w.stop.end()
+		}
+	}()
 
+	cancelled, exceptions := ctx.Done(), w.cfg.Exceptions
 	for {
 		select {
-		case <-ctx.Done():
+		case <-cancelled:
+			cancelled = nil // handled once; the quit that follows ends the loop
 			w.log.Info("stopping: context cancelled")
-			w.shutdown()
-			return nil
+			w.beginQuit()
 		case ev := <-w.inbox():
 			if ev.err != nil {
 				w.lost(fmt.Errorf("receive: %w", ev.err))
 				break
 			}
-			if quit := w.handle(ev.payload); quit {
+			w.handle(ev.payload)
+		case <-w.stop.doneC():
+			if w.endStop(false) {
 				return nil
+			}
+		case <-w.stop.hardC():
+			if w.endStop(true) {
+				return nil
+			}
+		case ex, ok := <-exceptions:
+			if !ok {
+				exceptions = nil
+				break
+			}
+			if w.link != nil {
+				w.sendException(ex)
 			}
 		case now := <-tick.C:
 			if err := w.housekeep(now); err != nil {
 				return err
 			}
-		case <-heartbeat.C:
+		case now := <-heartbeat.C:
+			w.exGate.roll(now, w.log)
 			w.heartbeat()
 		case <-report.C:
 			w.report()
@@ -187,24 +229,31 @@ func (w *worker) run(ctx context.Context) error {
 	}
 }
 
-// handle processes one message from the master; it returns true after quit.
-func (w *worker) handle(payload []byte) (quit bool) {
+// handle processes one message from the master.
+func (w *worker) handle(payload []byte) {
 	m, err := decodeMessage(payload)
 	if err != nil {
 		w.log.Warn("ignoring malformed message from master", "err", err, "bytes", len(payload))
-		return false
+		return
 	}
+	w.dispatch(m)
+}
+
+func (w *worker) dispatch(m message) {
 	switch m.Type {
 	case "ack":
 		w.onAck(m.Data)
 	case "spawn":
+		if w.stop != nil {
+			w.deferMsg(m)
+			return
+		}
 		w.onSpawn(m.Data)
 	case "stop":
 		w.onStop()
 	case "quit":
 		w.log.Info("master sent quit")
-		w.shutdown()
-		return true
+		w.beginQuit()
 	case "reconnect":
 		w.log.Warn("master asked to reconnect; resetting the connection")
 		w.disconnect()
@@ -217,7 +266,6 @@ func (w *worker) handle(payload []byte) (quit bool) {
 	default:
 		w.log.Warn("ignoring unknown message type from master", "type", m.Type)
 	}
-	return false
 }
 
 func (w *worker) onAck(data any) {
@@ -271,26 +319,70 @@ func (w *worker) onSpawn(data any) {
 	w.send("spawning_complete", spawningCompleteData(counts, n))
 }
 
-// onStop: stop users, client_stopped, then register again (the master
-// deleted us on client_stopped).
+// onStop starts stopping the users within StopTimeout; endStop then sends
+// the final stats, client_stopped, and registers again (the master deletes
+// us on client_stopped).
 func (w *worker) onStop() {
-	w.log.Info("master sent stop; stopping users")
-	w.cfg.Users.StopAll()
-	w.state = stateReady
-	w.send("client_stopped", nil)
-	w.startRegistration(time.Now())
-}
-
-// shutdown ends the run (quit or cancellation): stop users, send the final
-// stats, then quit.
-func (w *worker) shutdown() {
-	w.cfg.Users.StopAll()
-	w.state = stateReady
-	if w.link == nil {
+	if w.stop != nil {
+		w.log.Info("master sent stop while already stopping users")
 		return
 	}
-	w.report()
-	w.send("quit", nil)
+	w.log.Info("master sent stop; stopping users", "timeout", w.cfg.StopTimeout)
+	w.beginStop(w.cfg.StopTimeout, stopForMaster)
+}
+
+// beginQuit ends the run (quit or cancellation): stop users within
+// quitBudget (cutting short a stop in progress); endStop then sends the
+// final stats and quit.
+func (w *worker) beginQuit() {
+	if w.stop != nil {
+		w.stop.hurry()
+		return
+	}
+	w.beginStop(quitBudget, stopForQuit)
+}
+
+func (w *worker) beginStop(budget time.Duration, reason stopReason) {
+	w.state = stateStopping
+	w.stop = startStop(w.cfg.Users, budget, reason)
+	w.heartbeat() // tell the master at once, not within a second
+}
+
+// endStop finishes the stop in progress, once Users.Stop has returned or
+// (overran) its time is up. It returns true when the run is over.
+func (w *worker) endStop(overran bool) (quit bool) {
+	s := w.stop
+	w.stop = nil
+	s.end()
+	took := time.Since(s.started).Round(time.Millisecond)
+	if overran {
+		w.log.Error("users did not stop in time; going on without them", "waited", took)
+	} else {
+		w.log.Info("users stopped", "took", took)
+	}
+	w.state = stateReady
+	switch s.reason {
+	case stopForQuit:
+		if w.link != nil {
+			w.report() // what was recorded while stopping
+			w.send("quit", nil)
+		}
+		return true
+	case stopForLoss:
+		w.cfg.Stats.Reset()
+		w.lastSpawn = 0 // a new master's clock may be behind the old one's
+		w.startRegistration(time.Now())
+	case stopForMaster:
+		w.report() // what was recorded while stopping
+		w.send("client_stopped", nil)
+		w.startRegistration(time.Now())
+	}
+	// Spawns sent before the master saw client_stopped are stale for the
+	// new registration and are dropped by onSpawn until the next ack.
+	for _, m := range w.takeDeferred() {
+		w.dispatch(m)
+	}
+	return false
 }
 
 // lost handles a broken connection. Mid-registration it only drops the
@@ -298,19 +390,25 @@ func (w *worker) shutdown() {
 // have restarted: a new master does not know us, and would be confused by
 // our old state and stats, so stop users, forget the stats and register
 // again.
+//
+// While a stop is in progress, a stop for the master becomes one for the
+// loss; a quit stays a quit (with nothing left to send it to).
 func (w *worker) lost(err error) {
 	w.disconnect()
 	w.masterHB = time.Time{}
+	if w.stop != nil {
+		w.log.Warn("lost the Locust master while stopping users", "err", err)
+		if w.stop.reason == stopForMaster {
+			w.stop.reason = stopForLoss
+		}
+		return
+	}
 	if !w.acked {
 		w.log.Debug("connection lost while registering", "err", err)
 		return
 	}
 	w.log.Warn("lost the Locust master; stopping users and registering again", "err", err)
-	w.cfg.Users.StopAll()
-	w.cfg.Stats.Reset()
-	w.state = stateReady
-	w.lastSpawn = 0 // a new master's clock may be behind the old one's
-	w.startRegistration(time.Now())
+	w.beginStop(w.cfg.StopTimeout, stopForLoss)
 }
 
 // startRegistration begins attempt 1 of client_ready → ack.
@@ -353,7 +451,9 @@ func (w *worker) sendClientReady() {
 	w.send("client_ready", intData(clientVersion))
 }
 
-// heartbeat reports our state, CPU and memory, once registered.
+// heartbeat reports our state, CPU and memory, once registered; also while
+// stopping, so that a long stop does not make the master (which marks a
+// worker missing after ~4 s without one) lose us.
 func (w *worker) heartbeat() {
 	if !w.acked || w.link == nil {
 		return

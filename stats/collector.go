@@ -41,6 +41,9 @@ type Collector struct {
 	// Cumulative view, never reset by Delta (only by Reset).
 	cum     map[key]*cumulative
 	started time.Time
+	// untimedFailures keeps failed requests out of the delta view's
+	// response-time fields (see SetUntimedFailures).
+	untimedFailures bool
 }
 
 type cumulative struct {
@@ -72,6 +75,20 @@ func (c *Collector) Reset() {
 	c.total = newEntry("Aggregated", "", unix(t))
 	c.errors = map[string]*Error{}
 	c.cum = map[key]*cumulative{}
+}
+
+// SetUntimedFailures(true) gives the delta view Locust 0.9's semantics: a
+// failed request is still counted (NumRequests, NumFailures, per second)
+// but its response time is not logged, so it adds nothing to
+// TotalResponseTime, Min/MaxResponseTime or ResponseTimes; it counts in
+// NumNoneRequests instead, as a request without a response time does in
+// Locust 2.x. A 0.9 master averaged over successes only (it did not count
+// failures in num_requests), so failures' times would inflate its average
+// and percentiles. The cumulative view (Summary) is not affected.
+func (c *Collector) SetUntimedFailures(on bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.untimedFailures = on
 }
 
 func unix(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
@@ -111,9 +128,10 @@ func (c *Collector) log(method, name string, elapsed time.Duration, contentLengt
 		c.entries[k] = e
 	}
 	failed := err != nil
-	e.log(now, rt, contentLength, failed)
+	timed := !failed || !c.untimedFailures
+	e.log(now, rt, contentLength, failed, timed)
 	if !aside {
-		c.total.log(now, rt, contentLength, failed)
+		c.total.log(now, rt, contentLength, failed, timed)
 	}
 	if failed {
 		msg := err.Error()

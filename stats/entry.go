@@ -16,7 +16,7 @@ type Entry struct {
 	Method string
 
 	NumRequests     int64 // every request, failed ones included
-	NumNoneRequests int64 // requests logged without a response time (always 0 here)
+	NumNoneRequests int64 // requests logged without a response time (untimed failures, see Collector.SetUntimedFailures)
 	NumFailures     int64
 
 	TotalResponseTime float64
@@ -51,14 +51,24 @@ func newEntry(name, method string, start float64) *Entry {
 	}
 }
 
-// log adds one request. now is Unix seconds, rt is milliseconds.
-func (e *Entry) log(now, rt float64, contentLength int64, failed bool) {
+// log adds one request. now is Unix seconds, rt is milliseconds. An
+// untimed request is counted without its response time, as Locust logs a
+// request whose response_time is None.
+func (e *Entry) log(now, rt float64, contentLength int64, failed, timed bool) {
 	sec := int64(now)
 	e.NumRequests++
 	e.NumReqsPerSec[sec]++
 	if failed {
 		e.NumFailures++
 		e.NumFailPerSec[sec]++
+	}
+	if now > e.LastRequestTimestamp {
+		e.LastRequestTimestamp = now
+	}
+	e.TotalContentLength += contentLength
+	if !timed {
+		e.NumNoneRequests++
+		return
 	}
 	e.TotalResponseTime += rt
 	if rt > e.MaxResponseTime {
@@ -68,11 +78,7 @@ func (e *Entry) log(now, rt float64, contentLength int64, failed bool) {
 		e.MinResponseTime = rt
 		e.HasMin = true
 	}
-	e.TotalContentLength += contentLength
 	e.ResponseTimes[Bucket(rt)]++
-	if now > e.LastRequestTimestamp {
-		e.LastRequestTimestamp = now
-	}
 }
 
 // Extend adds other's counts to e, as Locust's master merges worker deltas.

@@ -87,13 +87,97 @@ func TestDeltaResetsAndSummaryAccumulates(t *testing.T) {
 
 func TestExtendMergesLikeLocust(t *testing.T) {
 	a := newEntry("x", "GET", 10)
-	a.log(11, 5, 1, false)
+	a.log(11, 5, 1, false, true)
 	b := newEntry("x", "GET", 5)
-	b.log(12, 50, 1, true)
+	b.log(12, 50, 1, true, true)
 	a.Extend(b)
 	if a.NumRequests != 2 || a.NumFailures != 1 || a.MinResponseTime != 5 || a.MaxResponseTime != 50 ||
 		a.StartTime != 5 || a.LastRequestTimestamp != 12 || a.NumFailPerSec[12] != 1 {
 		t.Errorf("merged = %+v", a)
+	}
+}
+
+// With untimed failures (Locust 0.9), a failure is counted but its time
+// stays out of every response-time field, of the entry and of the total.
+func TestUntimedFailures(t *testing.T) {
+	clk := &fakeClock{t: time.Unix(1000, 0)}
+	c := NewCollector(clk.now)
+	c.SetUntimedFailures(true)
+	c.Success("POST", "a", 20*time.Millisecond, 10)
+	c.Failure("POST", "a", 900*time.Millisecond, errors.New("timeout"))
+	c.Failure("POST", "b", 5*time.Second, errors.New("boom"))
+	r := c.Delta()
+	if len(r.Entries) != 2 {
+		t.Fatalf("entries = %+v", r.Entries)
+	}
+	for _, e := range []*Entry{r.Entries[0], r.Total} {
+		if e.NumRequests != 2+boolInt(e == r.Total) || e.NumFailures != 1+boolInt(e == r.Total) ||
+			e.NumNoneRequests != 1+boolInt(e == r.Total) {
+			t.Errorf("%s counts = %+v", e.Name, e)
+		}
+		if e.TotalResponseTime != 20 || e.MaxResponseTime != 20 || !e.HasMin || e.MinResponseTime != 20 ||
+			len(e.ResponseTimes) != 1 || e.ResponseTimes[20] != 1 {
+			t.Errorf("%s times include a failure: %+v", e.Name, e)
+		}
+		if e.NumReqsPerSec[1000] != e.NumRequests || e.NumFailPerSec[1000] != e.NumFailures || e.LastRequestTimestamp != 1000 {
+			t.Errorf("%s per-second counts = %+v", e.Name, e)
+		}
+	}
+	b := r.Entries[1] // failures only: no min (nil on the wire), no times
+	if b.NumRequests != 1 || b.NumFailures != 1 || b.HasMin || b.TotalResponseTime != 0 || b.MaxResponseTime != 0 || len(b.ResponseTimes) != 0 {
+		t.Errorf("entry b = %+v", b)
+	}
+	if e := r.Errors[ErrorKey("POST", "b", "boom")]; e == nil || e.Occurrences != 1 {
+		t.Errorf("errors = %+v", r.Errors)
+	}
+	// The cumulative summary keeps every time (it is the standalone view).
+	if _, total := c.Summary(); total.Requests != 3 || total.Failures != 2 || total.Max < 4*time.Second {
+		t.Errorf("summary total = %+v", total)
+	}
+
+	// Off again (the default): a failure's time counts.
+	c.SetUntimedFailures(false)
+	c.Failure("POST", "a", 900*time.Millisecond, errors.New("timeout"))
+	if r := c.Delta(); r.Total.TotalResponseTime != 900 || r.Total.NumNoneRequests != 0 {
+		t.Errorf("timed failure: total = %+v", r.Total)
+	}
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Aside rows (send, inclusion, e2e, dropped) have their own entries but stay
+// out of the Aggregated total, in the delta and in the summary.
+func TestAsideRowsOutOfTotal(t *testing.T) {
+	clk := &fakeClock{t: time.Unix(1000, 0)}
+	c := NewCollector(clk.now)
+	c.Record(Result{Method: "tx", Name: "transfer", Latency: 10 * time.Millisecond})
+	c.Record(Result{Method: "tx", Name: "transfer", Latency: 12 * time.Millisecond, Err: errors.New("reverted")})
+	c.Record(Result{Method: "e2e", Name: "transfer", Aside: true, Latency: 3 * time.Second})
+	c.Record(Result{Method: "dropped", Name: "transfer", Aside: true, Err: errors.New("behind schedule")})
+	r := c.Delta()
+	if len(r.Entries) != 3 {
+		t.Fatalf("entries = %+v", r.Entries)
+	}
+	if r.Total.NumRequests != 2 || r.Total.NumFailures != 1 || r.Total.MaxResponseTime != 12 || r.Total.TotalResponseTime != 22 {
+		t.Errorf("delta total = %+v, want the 2 iterations only", r.Total)
+	}
+	rows, total := c.Summary()
+	if len(rows) != 3 || total.Requests != 2 || total.Failures != 1 || total.Max > 13*time.Millisecond {
+		t.Errorf("summary total = %+v (rows %+v), want the 2 iterations only", total, rows)
+	}
+	var aside int
+	for _, row := range rows {
+		if row.Aside {
+			aside++
+		}
+	}
+	if aside != 2 {
+		t.Errorf("summary rows = %+v, want 2 aside", rows)
 	}
 }
 
