@@ -120,11 +120,8 @@ type session struct {
 	// fixed are the classes named after a case: their users run only it.
 	builtin *tc.Registry
 	warned  map[string]bool
-	panics  chan panicReport
+	panics  chan locust.Exception
 }
-
-// panicReport is a test case's panic, for the Locust master's Exceptions tab.
-type panicReport struct{ msg, stack string }
 
 // prepare parses the flags shared by worker and standalone mode, funds test
 // accounts when a case needs them, and prepares every case.
@@ -143,7 +140,7 @@ func prepare(ctx context.Context, name string, args []string, standalone bool, s
 		return nil, usageError{err.Error()}
 	}
 	s := &session{o: o, stderr: stderr, close: func() {}, stopScan: func() {}, builtin: reg, warned: map[string]bool{},
-		panics: make(chan panicReport, 16)}
+		panics: make(chan locust.Exception, 64)}
 	s.log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	pool := max(o.users, o.numMcUser+o.numScUser, 100)
 	env := &tc.Env{
@@ -306,7 +303,7 @@ func (s *session) drain(ctx context.Context) {
 // onPanic passes a test case's panic on to the Locust master.
 func (s *session) onPanic(task string, v any, stack []byte) {
 	select {
-	case s.panics <- panicReport{msg: fmt.Sprintf("%s: panic: %v", task, v), stack: string(stack)}:
+	case s.panics <- locust.Exception{Msg: fmt.Sprintf("%s: panic: %v", task, v), Traceback: string(stack)}:
 	default: // the master is told about enough of them
 	}
 }
@@ -345,8 +342,11 @@ func runWorker(ctx context.Context, args []string, stderr io.Writer) error {
 		MasterHost: s.o.masterHost,
 		MasterPort: s.o.masterPort,
 		Users:      s,
-		Stats:      s.stats,
-		Log:        s.log,
+		// A stop's whole budget: calls in flight, then the drain.
+		StopTimeout: s.o.stopTimeout + s.o.drainTimeout,
+		Exceptions:  s.panics,
+		Stats:       s.stats,
+		Log:         s.log,
 	}
 	if s.o.locustProtocol == "0.9" {
 		err = locust.RunLegacyWorker(ctx, cfg)
