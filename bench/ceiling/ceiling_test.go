@@ -258,3 +258,41 @@ func TestSendAllStopsAtDeadline(t *testing.T) {
 		t.Fatalf("report %+v; want nothing taken, pool-full retries, plan not sent in full", r)
 	}
 }
+
+// The saturation script reads these keys: keep them.
+func TestResultJSONKeys(t *testing.T) {
+	start := block{Number: 9, TimeMs: 1000}
+	sum := summarize(start, []block{{Number: 10, TimeMs: 2000, Txs: 2500, Ours: 2400}, {Number: 11, TimeMs: 3000}}, 24)
+	st := newSendStats(time.Now(), time.Second)
+	r := &result{Label: "EN", Send: st.report(time.Second), Blocks: &sum}
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Blocks struct {
+			Run         struct{ TPS float64 } `json:"run"`
+			First       struct{ TPS float64 } `json:"first"`
+			EmptyBlocks int                   `json:"emptyBlocks"`
+			PerBlock    []struct {
+				Txs int `json:"txs"`
+			} `json:"perBlock"`
+		} `json:"blocks"`
+		Send struct {
+			TakenTPS float64 `json:"takenTps"`
+		} `json:"send"`
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Blocks.Run.TPS != 1250 || m.Blocks.First.TPS != 1250 || m.Blocks.EmptyBlocks != 1 || len(m.Blocks.PerBlock) != 2 {
+		t.Fatalf("JSON %s", b)
+	}
+	var out strings.Builder
+	printTable(&out, r)
+	for _, want := range []string{"first 24 blocks", "1,250", "2,500", "1 empty"} {
+		if !strings.Contains(out.String(), want) {
+			t.Fatalf("table lacks %q:\n%s", want, out.String())
+		}
+	}
+}

@@ -168,7 +168,7 @@ func run(o options, stdout io.Writer, log *slog.Logger) error {
 		runErr = measure(sigCtx, setupCtx, c, users, o, counts, chainID, gasPrice, res, log)
 	}
 	res.Interrupted = sigCtx.Err() != nil
-	if res.Blocks != nil {
+	if res.Send != nil {
 		printTable(stdout, res)
 	}
 

@@ -126,6 +126,10 @@ func printTable(w io.Writer, r *result) {
 		fmt.Fprintln(w, "note: interrupted; the figures cover the blocks up to the interruption")
 	}
 	b := r.Blocks
+	if b == nil {
+		fmt.Fprintln(w, "no block count (see the error)")
+		return
+	}
 	fmt.Fprintf(w, "blocks %d..%d after start block %d (deadline block %d); %d empty\n\n", b.FirstBlock, b.LastBlock, b.StartBlock, r.DeadlineBlock, b.EmptyBlocks)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "window\tblocks\ttxs\tof this run\tseconds\ttx/s\tthis run tx/s\t")
