@@ -36,7 +36,7 @@ field() { python3 -c "import json,sys; d=json.load(open('$1')); print(eval('d$2'
 
 echo "== 1. node ceiling through $url, $CEILING_TIME (pre-signed transfers, counted from blocks)"
 ./bin/ceiling -endpoint "$url" -label EN -duration "$CEILING_TIME" -json "$out/ceiling.json" -log-dir "$out" >"$out/ceiling.txt" 2>&1
-ceiling=$(field "$out/ceiling.json" "['run']['oursTps']")
+ceiling=$(field "$out/ceiling.json" "['blocks']['run']['oursTps']")
 printf 'ceiling: %.0f tx/s\n' "$ceiling"
 
 # run NAME ARGS...: one klayslave run; prints the summary and a line of
