@@ -218,6 +218,6 @@ func atoi(t *testing.T, s string) int64 {
 
 // sent parses the worker's closing log line: how many requests it recorded.
 func sent(t *testing.T, p *proc) (requests, failures int64) {
-	m := p.waitFor(t, `worker finished" sent=(\d+) failures=(\d+)`, 10*time.Second)
+	m := p.waitFor(t, `worker finished" iterations=(\d+) failures=(\d+)`, 10*time.Second)
 	return atoi(t, m[1]), atoi(t, m[2])
 }

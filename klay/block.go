@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/kaiachain/kaia/common"
@@ -114,49 +115,54 @@ func decodeBlockReceipts(raw json.RawMessage, blockHash common.Hash) (map[common
 	return out, nil
 }
 
-// blockAndReceipts fetches block n and, when withReceipts, its receipts in
-// one batched round trip. The receipts are asked by number in the same
-// batch (asking by hash would need a second round trip); decodeBlockReceipts
-// then checks they belong to the block fetched. receiptsErr is the node's
-// error for the receipts half (e.g. method not found); err is an I/O error
-// or an undecodable block.
+// blockAndReceipts fetches block n and, when withReceipts, its receipts:
+// two calls sent at once, so one round trip. (Not one JSON-RPC batch: Kaia
+// v1.0.3's HTTP batch blocks forever, whatever the context, when a node
+// answers with more elements than asked; single calls are bounded.) The
+// receipts are asked by number, not by the block's hash, which would need
+// a second round trip; decodeBlockReceipts then checks they belong to the
+// block fetched. receiptsErr is the node's error for the receipts (e.g.
+// method not found, or receipts of another block); err is an I/O error or
+// an undecodable block.
 func (c *Client) blockAndReceipts(ctx context.Context, n uint64, withReceipts bool) (b *Block, receipts map[common.Hash]*Receipt, receiptsErr, err error) {
-	var rawBlock, rawReceipts json.RawMessage
 	num := hexutil.EncodeUint64(n)
-	elems := []rpc.BatchElem{{Method: "klay_getBlockByNumber", Args: []interface{}{num, false}, Result: &rawBlock}}
+	var rawReceipts json.RawMessage
+	var wg sync.WaitGroup
 	if withReceipts {
-		elems = append(elems, rpc.BatchElem{Method: "klay_getBlockReceipts", Args: []interface{}{num}, Result: &rawReceipts})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			receiptsErr = c.Call(ctx, &rawReceipts, "klay_getBlockReceipts", num)
+		}()
 	}
-	if err := c.BatchCall(ctx, elems); err != nil {
-		return nil, nil, nil, err
-	}
-	if elems[0].Error != nil {
-		return nil, nil, nil, fmt.Errorf("block %d: %w", n, elems[0].Error)
+	var rawBlock json.RawMessage
+	err = c.Call(ctx, &rawBlock, "klay_getBlockByNumber", num, false)
+	wg.Wait()
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("block %d: %w", n, err)
 	}
 	b, err = decodeBlock(rawBlock)
-	if err != nil {
-		return nil, nil, nil, err
+	if err != nil || !withReceipts {
+		return b, nil, nil, err
 	}
-	if !withReceipts {
-		return b, nil, nil, nil
-	}
-	if elems[1].Error != nil {
-		return b, nil, elems[1].Error, nil
+	if receiptsErr != nil {
+		return b, nil, receiptsErr, nil
 	}
 	receipts, receiptsErr = decodeBlockReceipts(rawReceipts, b.Hash)
 	return b, receipts, receiptsErr, nil
 }
 
 // receiptsOf fetches the receipts of hashes with batched
-// klay_getTransactionReceipt, keeping only those of block blockHash. It is
-// the fallback for nodes without klay_getBlockReceipts.
+// klay_getTransactionReceipt, keeping only those of block blockHash (any
+// block when it is zero). It is the fallback for nodes without
+// klay_getBlockReceipts, and the last look before ErrNotIncluded.
 func (c *Client) receiptsOf(ctx context.Context, hashes []common.Hash, blockHash common.Hash) (map[common.Hash]*Receipt, error) {
 	raws := make([]json.RawMessage, len(hashes))
 	elems := make([]rpc.BatchElem, len(hashes))
 	for i, h := range hashes {
 		elems[i] = rpc.BatchElem{Method: "klay_getTransactionReceipt", Args: []interface{}{h}, Result: &raws[i]}
 	}
-	if err := c.BatchCall(ctx, elems); err != nil {
+	if err := c.boundedBatch(ctx, elems); err != nil {
 		return nil, err
 	}
 	out := make(map[common.Hash]*Receipt, len(hashes))
@@ -165,13 +171,29 @@ func (c *Client) receiptsOf(ctx context.Context, hashes []common.Hash, blockHash
 			continue
 		}
 		var r blockReceipt
-		if json.Unmarshal(raws[i], &r) != nil || r.BlockNumber == nil {
+		if json.Unmarshal(raws[i], &r) != nil || r.BlockNumber == nil || r.TxHash != hashes[i] {
 			continue
 		}
-		if r.BlockHash != nil && *r.BlockHash != blockHash {
+		if blockHash != (common.Hash{}) && (r.BlockHash == nil || *r.BlockHash != blockHash) {
 			continue // mined in another fork's block: missing for this one
 		}
 		out[r.TxHash] = r.receipt()
 	}
 	return out, nil
+}
+
+// boundedBatch is BatchCall returning when ctx ends. Kaia v1.0.3's HTTP
+// batch blocks forever, whatever the context, when a node answers with
+// more elements than asked (sendBatchHTTP's unguarded channel send); the
+// call then stays behind in its goroutine, and only a broken node costs
+// that. The elements must not be read after an error.
+func (c *Client) boundedBatch(ctx context.Context, elems []rpc.BatchElem) error {
+	done := make(chan error, 1)
+	go func() { done <- c.BatchCall(ctx, elems) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

@@ -150,7 +150,8 @@ type Scanner struct {
 	tracked  map[common.Hash]*tracked
 	queue    []expiry // in Track order, so deadlines never decrease
 	qhead    int      // first live entry of queue
-	head     uint64   // highest block scanned
+	head     uint64   // highest block scanned, its callbacks done
+	inflight int      // verdicts taken out of tracked, done not yet called
 	started  bool
 	stopped  bool
 	changed  chan struct{} // closed and replaced when head or Pending change
@@ -231,11 +232,13 @@ func (s *Scanner) Head() uint64 {
 	return s.head
 }
 
-// Pending returns how many tracked transactions await their verdict.
+// Pending returns how many tracked transactions await their verdict: it
+// drops only once done has returned, so that Drain's caller sees every
+// verdict.
 func (s *Scanner) Pending() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.tracked)
+	return len(s.tracked) + s.inflight
 }
 
 // Counts returns the running totals.
@@ -250,7 +253,7 @@ func (s *Scanner) Counts() ScannerCounts {
 func (s *Scanner) Drain(ctx context.Context) int {
 	for {
 		s.mu.Lock()
-		n, ch := len(s.tracked), s.changed
+		n, ch := len(s.tracked)+s.inflight, s.changed
 		s.mu.Unlock()
 		if n == 0 {
 			return 0
@@ -379,11 +382,15 @@ func (s *Scanner) stop() {
 	left := s.tracked
 	s.tracked = make(map[common.Hash]*tracked)
 	s.queue, s.qhead = nil, 0
-	s.broadcastLocked()
+	s.inflight += len(left)
 	s.mu.Unlock()
 	for h, t := range left {
 		t.done(Inclusion{Hash: h, Err: ErrScanStopped})
 	}
+	s.mu.Lock()
+	s.inflight -= len(left)
+	s.broadcastLocked()
+	s.mu.Unlock()
 }
 
 func (s *Scanner) callCtx(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -566,9 +573,8 @@ func (s *Scanner) resolve(b *Block, receipts map[common.Hash]*Receipt) bool {
 	}
 	s.counts.Included += uint64(len(found))
 	s.counts.Blocks++
-	s.head = max(s.head, b.Number)
-	expired := s.expireLocked()
-	s.broadcastLocked()
+	expired := s.expireLocked(max(s.head, b.Number))
+	s.inflight += len(found) + len(expired)
 	s.mu.Unlock()
 
 	var interval time.Duration
@@ -593,14 +599,21 @@ func (s *Scanner) resolve(b *Block, receipts map[common.Hash]*Receipt) bool {
 	if len(expired) > 0 {
 		s.lastChance(expired)
 	}
+	// Head and Pending move only now, so that WaitHead and Drain return
+	// after the callbacks of the block.
+	s.mu.Lock()
+	s.inflight -= len(found) + len(expired)
+	s.head = max(s.head, b.Number)
+	s.broadcastLocked()
+	s.mu.Unlock()
 	return true
 }
 
-// expireLocked takes out of tracking the transactions whose deadline the
-// head has reached.
-func (s *Scanner) expireLocked() []verdict {
+// expireLocked takes out of tracking the transactions whose deadline head
+// reaches.
+func (s *Scanner) expireLocked(head uint64) []verdict {
 	var out []verdict
-	for s.qhead < len(s.queue) && s.queue[s.qhead].deadline <= s.head {
+	for s.qhead < len(s.queue) && s.queue[s.qhead].deadline <= head {
 		e := s.queue[s.qhead]
 		s.queue[s.qhead] = expiry{}
 		s.qhead++
@@ -629,15 +642,12 @@ func (s *Scanner) lastChance(expired []verdict) {
 	}
 	// On failure every one fails: the node answers blocks but not
 	// receipts, and the verdict must come.
-	rs, _ := s.cfg.Client.TransactionReceipts(ctx, hashes)
+	rs, _ := s.cfg.Client.receiptsOf(ctx, hashes, common.Hash{})
 	times := map[uint64]time.Time{}
 	included := 0
 	for i := range expired {
 		in := &expired[i].in
-		var r *Receipt
-		if i < len(rs) {
-			r = rs[i]
-		}
+		r := rs[in.Hash]
 		if r == nil {
 			in.Err = fmt.Errorf("%w within %d blocks", ErrNotIncluded, s.cfg.Timeout)
 			continue
