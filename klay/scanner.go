@@ -376,6 +376,25 @@ func (s *Scanner) begin(n uint64) {
 	s.broadcastLocked()
 }
 
+// Abandon gives every tracked transaction the verdict err now and forgets
+// it; the scanner goes on. A Locust worker told to quit has no time to
+// wait for blocks, and every iteration must be in its final report.
+func (s *Scanner) Abandon(err error) int {
+	s.mu.Lock()
+	left := s.tracked
+	s.tracked = make(map[common.Hash]*tracked)
+	s.inflight += len(left)
+	s.mu.Unlock()
+	for h, t := range left {
+		t.done(Inclusion{Hash: h, Err: err})
+	}
+	s.mu.Lock()
+	s.inflight -= len(left)
+	s.broadcastLocked()
+	s.mu.Unlock()
+	return len(left)
+}
+
 func (s *Scanner) stop() {
 	s.mu.Lock()
 	s.stopped = true

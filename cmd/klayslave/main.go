@@ -294,11 +294,18 @@ func (s *session) drain(ctx context.Context) {
 		if n := sd.scanner.Pending(); n > 0 {
 			s.log.Info("waiting for sent transactions to reach a block", "chain", sd.label, "pending", n)
 		}
-		if left := sd.scanner.Drain(ctx); left > 0 {
-			s.log.Warn("transactions still awaiting a block at the end of the drain window", "chain", sd.label, "pending", left)
+		if sd.scanner.Drain(ctx) > 0 {
+			// Every iteration gets its verdict before the final report,
+			// so the master's totals equal the worker's.
+			n := sd.scanner.Abandon(errNoBlockInTime)
+			s.log.Warn("transactions still awaiting a block when the stop ended; counted as failures", "chain", sd.label, "count", n)
 		}
 	}
 }
+
+// errNoBlockInTime fails an iteration whose transaction no block held
+// before the stop's budget ran out.
+var errNoBlockInTime = errors.New("no block before the stop ended")
 
 // onPanic passes a test case's panic on to the Locust master.
 func (s *session) onPanic(task string, v any, stack []byte) {
