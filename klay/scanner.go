@@ -398,18 +398,9 @@ func (s *Scanner) Abandon(err error) int {
 func (s *Scanner) stop() {
 	s.mu.Lock()
 	s.stopped = true
-	left := s.tracked
-	s.tracked = make(map[common.Hash]*tracked)
 	s.queue, s.qhead = nil, 0
-	s.inflight += len(left)
 	s.mu.Unlock()
-	for h, t := range left {
-		t.done(Inclusion{Hash: h, Err: ErrScanStopped})
-	}
-	s.mu.Lock()
-	s.inflight -= len(left)
-	s.broadcastLocked()
-	s.mu.Unlock()
+	s.Abandon(ErrScanStopped)
 }
 
 func (s *Scanner) callCtx(ctx context.Context) (context.Context, context.CancelFunc) {
