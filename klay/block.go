@@ -162,7 +162,7 @@ func (c *Client) receiptsOf(ctx context.Context, hashes []common.Hash, blockHash
 	for i, h := range hashes {
 		elems[i] = rpc.BatchElem{Method: "klay_getTransactionReceipt", Args: []interface{}{h}, Result: &raws[i]}
 	}
-	if err := c.boundedBatch(ctx, elems); err != nil {
+	if err := c.BatchCall(ctx, elems); err != nil {
 		return nil, err
 	}
 	out := make(map[common.Hash]*Receipt, len(hashes))
@@ -180,20 +180,4 @@ func (c *Client) receiptsOf(ctx context.Context, hashes []common.Hash, blockHash
 		out[r.TxHash] = r.receipt()
 	}
 	return out, nil
-}
-
-// boundedBatch is BatchCall returning when ctx ends. Kaia v1.0.3's HTTP
-// batch blocks forever, whatever the context, when a node answers with
-// more elements than asked (sendBatchHTTP's unguarded channel send); the
-// call then stays behind in its goroutine, and only a broken node costs
-// that. The elements must not be read after an error.
-func (c *Client) boundedBatch(ctx context.Context, elems []rpc.BatchElem) error {
-	done := make(chan error, 1)
-	go func() { done <- c.BatchCall(ctx, elems) }()
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

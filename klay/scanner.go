@@ -77,7 +77,8 @@ type ScannerConfig struct {
 	// transaction no block held fails with ErrNotIncluded (default 30).
 	Timeout uint64
 	// OnBlock is called after each block's matches, in block order, from
-	// the scanner goroutine; it must not block long.
+	// the scanner goroutine; it must not block long. After a reorg the
+	// new blocks of the heights rescanned are reported too.
 	OnBlock func(BlockStats)
 	Log     *slog.Logger
 
@@ -140,8 +141,9 @@ type blockRef struct {
 
 // Scanner follows one chain block by block and tells each tracked
 // transaction whether a block held it. One Scanner per chain: each block
-// costs one batched round trip (block + its receipts), however many
-// transactions are tracked.
+// costs one round trip (the block and its receipts, asked at once, the
+// receipts only while something is tracked), however many transactions
+// are tracked; matching is by hash.
 type Scanner struct {
 	cfg ScannerConfig
 	log *slog.Logger
@@ -185,8 +187,8 @@ func NewScanner(cfg ScannerConfig) *Scanner {
 // Track asks for the verdict on transaction h: done is called exactly once,
 // from the scanner goroutine, and must not block long. Track before sending
 // (the hash is known once signed), so that a block scanned between the
-// send and Track cannot hold it unseen; a late Track is still caught by a
-// receipt lookup at the timeout. Tracking a hash already tracked adds done
+// send and Track cannot hold it unseen (Untrack it if the send fails); a
+// late Track is still caught by a receipt lookup at the timeout. Tracking a hash already tracked adds done
 // to the same verdict. After Run has ended, done is called at once with
 // ErrScanStopped. Safe for concurrent use.
 func (s *Scanner) Track(h common.Hash, done func(Inclusion)) {

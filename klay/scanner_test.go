@@ -1013,7 +1013,7 @@ func FuzzBlockDecode(f *testing.F) {
 			body.Store(answer)
 			_, _, _, _ = c.blockAndReceipts(ctx, 1, true)
 			// A batch answer longer than asked holds Kaia's batch until
-			// this context ends (see boundedBatch): keep it short.
+			// this context ends (see Client.batch): keep it short.
 			bctx, bcancel := context.WithTimeout(ctx, 50*time.Millisecond)
 			_, _ = c.receiptsOf(bctx, []common.Hash{{1}}, common.Hash{})
 			bcancel()
