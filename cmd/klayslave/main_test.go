@@ -5,6 +5,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 )
 
 func runArgs(args ...string) (code int, stdout, stderr string) {
@@ -30,6 +31,9 @@ func TestBadInputExitsTwoWithOneLine(t *testing.T) {
 		{[]string{"run", "-tc=noop", "-fail-ratio", "2"}, "-fail-ratio must be between 0 and 1"},
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
 		{[]string{"-tc=noop", "stray"}, `unexpected argument "stray"`},
+		{[]string{"-tc=noop", "-stop-timeout", "-1s"}, "-stop-timeout and -drain-timeout must not be negative"},
+		{[]string{"-tc=noop", "-inclusion-timeout", "0"}, "-inclusion-timeout must be 1 block or more"},
+		{[]string{"-tc=noop", "-max-pending-per-account", "0"}, "-max-pending-per-account must be 1 or more"},
 	}
 	for _, c := range cases {
 		code, _, stderr := runArgs(c.args...)
@@ -80,5 +84,29 @@ func TestListNamesEveryCase(t *testing.T) {
 	code, out, _ := runArgs("list")
 	if code != 0 || !strings.Contains(out, "noop") || !strings.Contains(out, "rpcPing") {
 		t.Fatalf("list: %d %q", code, out)
+	}
+}
+
+// A user class named after a built-in case that -tc does not name gets one
+// warning naming the class and what its users run; a class named after a
+// case in -tc, or any other class, gets none.
+func TestClassNamedAfterAnotherCaseWarnsOnce(t *testing.T) {
+	var logs bytes.Buffer
+	s, err := prepare(context.Background(), "klayslave", []string{"-tc=noop"}, false, &logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		s.Spawn(map[string]int{"rpcPing": 1, "noop": 1, "KlaySlave": 1})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	s.Stop(ctx)
+	out := logs.String()
+	if n := strings.Count(out, "is named after test case"); n != 1 {
+		t.Fatalf("%d warnings, want 1:\n%s", n, out)
+	}
+	if !strings.Contains(out, `user class \"rpcPing\" is named after test case rpcPing, which -tc does not name; its users run the -tc cases (noop)`) {
+		t.Fatalf("warning does not name the class and what it runs:\n%s", out)
 	}
 }
