@@ -32,6 +32,9 @@ var (
 	// ErrLaneFull: the account has MaxPending transactions awaiting
 	// inclusion and none was included before the caller gave up.
 	ErrLaneFull = errors.New("account has too many transactions awaiting inclusion")
+	// ErrUnconfirmed: the run ended (a Locust quit gives 0.5 s) before a
+	// block held the transaction; the chain may still include it.
+	ErrUnconfirmed = errors.New("no block before the stop ended")
 )
 
 // LanesConfig configures the nonce engine of one chain.

@@ -32,9 +32,11 @@ func stopped(ctx context.Context, err error) error {
 }
 
 // txNames are the rows of one transaction case (per direction for a bridge).
-type txNames struct{ iter, send string }
+type txNames struct{ iter, send, unconfirmed string }
 
-func namesOf(name string) txNames { return txNames{iter: name, send: name + " send"} }
+func namesOf(name string) txNames {
+	return txNames{iter: name, send: name + " send", unconfirmed: name + " unconfirmed"}
+}
 
 // reportTx records an iteration that sent tk (nil if the send failed with
 // err): the send at once as an aside row, the iteration when the block
@@ -50,6 +52,14 @@ func reportTx(ctx context.Context, it runner.Iteration, out stats.Sink, n txName
 	}
 	// With an unknown outcome the chain still decides: the node may hold it.
 	tk.Then(func(inc klay.Inclusion) {
+		if errors.Is(inc.Err, klay.ErrUnconfirmed) {
+			// The run ended first: no verdict, so not an iteration's
+			// success or failure; an aside row shows how many.
+			r := it.Result(methodTx, n.unconfirmed, inc.Err)
+			r.Aside = true
+			out.Record(r)
+			return
+		}
 		end := inc.Time
 		if inc.Err != nil || end.IsZero() {
 			end = time.Now()
