@@ -29,6 +29,8 @@ type Report struct {
 
 type key struct{ method, name string }
 
+type errKey struct{ method, name, msg string }
+
 // Collector implements Recorder and produces delta reports and a cumulative
 // summary. The zero value is not usable; call NewCollector.
 type Collector struct {
@@ -40,6 +42,7 @@ type Collector struct {
 	errors  map[string]*Error
 	// Cumulative view, never reset by Delta (only by Reset).
 	cum     map[key]*cumulative
+	cumErrs map[errKey]int64
 	started time.Time
 	// untimedFailures keeps failed requests out of the delta view's
 	// response-time fields (see SetUntimedFailures).
@@ -75,6 +78,7 @@ func (c *Collector) Reset() {
 	c.total = newEntry("Aggregated", "", unix(t))
 	c.errors = map[string]*Error{}
 	c.cum = map[key]*cumulative{}
+	c.cumErrs = map[errKey]int64{}
 }
 
 // SetUntimedFailures(true) gives the delta view Locust 0.9's semantics: a
@@ -141,6 +145,7 @@ func (c *Collector) log(method, name string, elapsed time.Duration, contentLengt
 		} else {
 			c.errors[ek] = &Error{Name: name, Method: method, Error: msg, Occurrences: 1}
 		}
+		c.cumErrs[errKey{method, name, msg}]++
 	}
 
 	cu := c.cum[k]
@@ -272,4 +277,22 @@ func row(method, name string, reqs, fails int64, h *hdrhistogram.Histogram, secs
 		r.RPS = float64(reqs) / secs
 	}
 	return r
+}
+
+// Errors returns every failure since Reset, most frequent first: the
+// failures table of the standalone summary (Delta does not clear it).
+func (c *Collector) Errors() []Error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]Error, 0, len(c.cumErrs))
+	for k, n := range c.cumErrs {
+		out = append(out, Error{Method: k.method, Name: k.name, Error: k.msg, Occurrences: n})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Occurrences != out[j].Occurrences {
+			return out[i].Occurrences > out[j].Occurrences
+		}
+		return out[i].Name+out[i].Error < out[j].Name+out[j].Error
+	})
+	return out
 }

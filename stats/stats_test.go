@@ -216,3 +216,22 @@ func BenchmarkRecordParallel(b *testing.B) {
 		}
 	})
 }
+
+// The standalone failures table: every failure since Reset, Delta or not,
+// most frequent first.
+func TestErrorsAreCumulative(t *testing.T) {
+	c := NewCollector(nil)
+	c.Failure("tx", "a", 0, errors.New("txpool is full"))
+	c.Delta()
+	c.Failure("tx", "a", 0, errors.New("txpool is full"))
+	c.Failure("tx", "b", 0, errors.New("reverted"))
+	c.Success("tx", "b", 0, 0)
+	got := c.Errors()
+	if len(got) != 2 || got[0].Name != "a" || got[0].Occurrences != 2 || got[1].Error != "reverted" || got[1].Occurrences != 1 {
+		t.Fatalf("Errors() = %+v", got)
+	}
+	c.Reset()
+	if len(c.Errors()) != 0 {
+		t.Fatal("Reset kept the failures")
+	}
+}

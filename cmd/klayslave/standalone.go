@@ -54,6 +54,7 @@ loop:
 	rows, total := col.Summary()
 	fmt.Fprintln(stdout, "\nFinal summary:")
 	printTable(stdout, rows, total, 0)
+	printFailures(stdout, col.Errors())
 	if d := r.Dropped(); d > 0 {
 		fmt.Fprintf(stdout, "%d iterations dropped: no user was free when they were due (raise -users, or lower -max-rps)\n", d)
 	}
@@ -125,4 +126,20 @@ func ms(d time.Duration) string {
 		return fmt.Sprintf("%.2fms", v)
 	}
 	return fmt.Sprintf("%.0fms", v)
+}
+
+// printFailures shows why iterations failed: count, row, message; the
+// most frequent first, at most 20 lines.
+func printFailures(w io.Writer, errs []stats.Error) {
+	if len(errs) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nFailures:")
+	for i, e := range errs {
+		if i == 20 {
+			fmt.Fprintf(w, "  … and %d more kinds\n", len(errs)-20)
+			break
+		}
+		fmt.Fprintf(w, "%9d  %s: %s\n", e.Occurrences, e.Name, oneLine(e.Error))
+	}
 }
