@@ -33,6 +33,7 @@ type side struct {
 	run     *klay.Users // this run's test accounts, once derived
 	chain   *tc.Chain
 	scanner *klay.Scanner
+	blocks  klay.BlockTally // the load's blocks, from the scanner
 }
 
 // sides returns the chains the flags describe; a chain with no test
@@ -110,7 +111,10 @@ func (s *side) track(ctx context.Context, o *options, log *slog.Logger) error {
 	var lanes *klay.Lanes
 	s.scanner = klay.NewScanner(klay.ScannerConfig{
 		Client: s.client, WSURL: ws, Timeout: o.inclusionBlks, Log: log.With("chain", s.label),
-		OnBlock: func(b klay.BlockStats) { lanes.OnBlock(ctx, b.Number) },
+		OnBlock: func(b klay.BlockStats) {
+			s.blocks.Add(b)
+			lanes.OnBlock(ctx, b.Number)
+		},
 	})
 	var err error
 	lanes, err = klay.NewLanes(klay.LanesConfig{

@@ -304,6 +304,28 @@ func (s *session) drain(ctx context.Context) {
 	}
 }
 
+// resetBlocks starts counting blocks anew: the load begins.
+func (s *session) resetBlocks() {
+	for _, sd := range s.sides {
+		sd.blocks.Reset()
+	}
+}
+
+// printBlocks prints what the blocks held during the load, per chain.
+func (s *session) printBlocks(w io.Writer) {
+	for _, sd := range s.sides {
+		if sd.scanner == nil {
+			continue
+		}
+		t := sd.blocks.Get()
+		if t.Blocks == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "%s blocks #%d–#%d: %d of this run's transactions (%.1f tx/s of block time), %d in all, %d blocks without ours, longest interval %s\n",
+			sd.label, t.First, t.Last, t.Ours, t.TPS(), t.All, t.EmptyOfOurs, t.MaxInterval)
+	}
+}
+
 // onPanic passes a test case's panic on to the Locust master.
 func (s *session) onPanic(task string, v any, stack []byte) {
 	select {
@@ -358,6 +380,7 @@ func runWorker(ctx context.Context, args []string, stderr io.Writer) error {
 		err = locust.RunWorker(ctx, cfg)
 	}
 	s.StopAll()
+	s.printBlocks(s.stderr)
 	_, total := s.stats.Summary()
 	s.log.Info("worker finished", "iterations", total.Requests, "failures", total.Failures, "dropped", s.runner.Dropped())
 	return errors.Join(err, s.finish())

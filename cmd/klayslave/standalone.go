@@ -30,6 +30,7 @@ func runStandalone(ctx context.Context, args []string, stdout, stderr io.Writer)
 	defer cancel()
 
 	col.Reset()
+	s.resetBlocks()
 	// On a terminal the table is redrawn in place; piped to a file or a
 	// CI log, every table is kept, one after the other.
 	f, ok := stdout.(*os.File)
@@ -55,6 +56,7 @@ loop:
 	fmt.Fprintln(stdout, "\nFinal summary:")
 	printTable(stdout, rows, total, 0)
 	printFailures(stdout, col.Errors())
+	s.printBlocks(stdout)
 	if d := r.Dropped(); d > 0 {
 		fmt.Fprintf(stdout, "%d iterations dropped: no user was free when they were due (raise -users, or lower -max-rps)\n", d)
 	}
