@@ -2,6 +2,7 @@ package klay
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -70,6 +71,8 @@ type awaitSet struct {
 	// is looked at.
 	checkAfter uint64
 
+	verdict chan struct{} // signalled when done grows
+
 	mu   sync.Mutex
 	live map[common.Hash]*awaited
 	done []outcome
@@ -77,7 +80,8 @@ type awaitSet struct {
 }
 
 func newAwaitSet(c *Client, w Waiter) *awaitSet {
-	return &awaitSet{w: w, c: c, checkAfter: 2, live: map[common.Hash]*awaited{}, gaps: map[common.Address]int{}}
+	return &awaitSet{w: w, c: c, checkAfter: 2, verdict: make(chan struct{}, 1),
+		live: map[common.Hash]*awaited{}, gaps: map[common.Address]int{}}
 }
 
 // send sends one transaction of from through Account.Send. Every signed
@@ -117,6 +121,10 @@ func (s *awaitSet) resolved(a *awaited, inc Inclusion) {
 	if s.live[inc.Hash] == a {
 		delete(s.live, inc.Hash)
 		s.done = append(s.done, outcome{a, inc})
+		select {
+		case s.verdict <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -172,11 +180,13 @@ func (s *awaitSet) wait(ctx context.Context, timeout time.Duration, on func(outc
 		if n == 0 {
 			return
 		}
-		// A block's verdicts are given before the head moves to it.
-		if err := s.w.WaitHead(wctx, s.w.Head()+1); err != nil {
+		moved, err := s.next(wctx)
+		if err != nil {
 			break
 		}
-		s.check(wctx)
+		if moved {
+			s.check(wctx)
+		}
 	}
 	s.mu.Lock()
 	rest := make([]common.Hash, 0, len(s.live))
@@ -195,6 +205,29 @@ func (s *awaitSet) wait(ctx context.Context, timeout time.Duration, on func(outc
 	for _, o := range out {
 		on(o)
 	}
+}
+
+// next waits for a new head or a verdict given without one (the scanner's
+// Abandon). A block's verdicts are given before the head moves to it.
+func (s *awaitSet) next(ctx context.Context) (moved bool, err error) {
+	hctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	woke := make(chan struct{})
+	go func() {
+		defer close(woke)
+		select {
+		case <-s.verdict:
+			cancel()
+		case <-hctx.Done():
+		}
+	}()
+	err = s.w.WaitHead(hctx, s.w.Head()+1)
+	cancel()
+	<-woke
+	if err != nil && ctx.Err() == nil && errors.Is(err, context.Canceled) {
+		return false, nil // a verdict
+	}
+	return err == nil, err
 }
 
 // senderNonces is a sender's nonce at the scanned head and, for the gap

@@ -12,8 +12,8 @@ import (
 	"github.com/kaiachain/kaia/common/hexutil"
 )
 
-// ReceiptTimeout bounds the wait for one set-up transaction (Transact,
-// TransactMany, Deploy) to be mined.
+// ReceiptTimeout bounds the wait for set-up transactions (Transact,
+// TransactMany, Deploy) to be mined, and for a funding or sweep round.
 const ReceiptTimeout = 60 * time.Second
 
 // GasMargin is applied to every klay_estimateGas answer (in percent): the
@@ -136,39 +136,6 @@ func Deploy(ctx context.Context, c *Client, w Waiter, chainID *big.Int, from *Ac
 // ErrTimeout is returned when a receipt or a condition did not show up in
 // time.
 var ErrTimeout = errors.New("timed out")
-
-// WaitReceipt waits, through w (nil: a scanner for the call), up to
-// timeout for the receipt of hash, a transaction sent already.
-func WaitReceipt(ctx context.Context, c *Client, w Waiter, hash common.Hash, timeout time.Duration) (*Receipt, error) {
-	w, stop := withWaiter(ctx, c, w, nil)
-	defer stop()
-	ch := make(chan Inclusion, 1)
-	w.Track(hash, func(inc Inclusion) { ch <- inc })
-	// A block the scanner saw before Track is not looked at again: one
-	// lookup after Track covers it. Set-up hashes are tracked by nobody
-	// else, so Untrack takes no one's verdict.
-	if r, err := c.TransactionReceipt(ctx, hash); err == nil {
-		if w.Untrack(hash) {
-			return r, nil
-		}
-	}
-	tctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	select {
-	case inc := <-ch:
-		if inc.Err != nil {
-			return nil, fmt.Errorf("receipt of %s on %s: %w", hash.Hex(), c.URL(), inc.Err)
-		}
-		return inc.Receipt, nil
-	case <-tctx.Done():
-		w.Untrack(hash)
-		err := ErrTimeout
-		if ctx.Err() != nil {
-			err = ctx.Err()
-		}
-		return nil, fmt.Errorf("receipt of %s on %s: %w", hash.Hex(), c.URL(), err)
-	}
-}
 
 // Poll calls cond every 200 ms until it returns true or an error, ctx
 // ends, or timeout passes (ErrTimeout).

@@ -28,11 +28,11 @@ type side struct {
 	users   int
 	chainID *big.Int // expected, from -mcChainId; nil: any
 
-	wsURL   string // new heads; "" derives it from url
-	client  *klay.Client
-	funder  *klay.Account
-	run     *klay.Users // this run's test accounts, once derived
-	chain   *tc.Chain
+	wsURL  string // new heads; "" derives it from url
+	client *klay.Client
+	funder *klay.Account
+	run    *klay.Users // this run's test accounts, once derived
+	chain  *tc.Chain
 	// scanner follows the chain's blocks from before funding to after the
 	// sweep: every wait for a transaction goes through it.
 	scanner *klay.Scanner
