@@ -218,7 +218,7 @@ func (cfg *Config) fundOperators(ctx context.Context, sb Subbridge) error {
 			continue
 		}
 		target := new(big.Int).Mul(cfg.OperatorMin, big.NewInt(2))
-		if _, err := klay.Fund(ctx, x.side.Client, x.side.Funder, []common.Address{x.addr}, target, klay.FundOptions{}); err != nil {
+		if _, err := klay.Fund(ctx, x.side.Client, x.side.Funder, []common.Address{x.addr}, target, klay.FundOptions{Waiter: x.side.Waiter}); err != nil {
 			return fmt.Errorf("fund %s-chain operator %s: %w", x.side.Name, x.addr.Hex(), err)
 		}
 	}

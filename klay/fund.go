@@ -27,9 +27,12 @@ type FundOptions struct {
 	Label string
 	// Logger gets one line per round; nil is silent.
 	Logger *slog.Logger
-	// ReceiptTimeout is how long a transfer may stay unmined before it is
-	// sent again (default 60 s).
+	// ReceiptTimeout is how long a round waits for its transfers' blocks
+	// before what is missing is sent again (default 60 s).
 	ReceiptTimeout time.Duration
+	// Waiter follows the transfers to their blocks: the chain's block
+	// scanner, running. Nil starts a scanner for the call.
+	Waiter Waiter
 	// MaxRounds bounds the send-and-wait rounds (default 5).
 	MaxRounds int
 }
@@ -69,6 +72,8 @@ func Fund(ctx context.Context, c *Client, funder *Account, to []common.Address, 
 	if err != nil {
 		return nil, fmt.Errorf("fund from %s: chain id: %w", funder.Address.Hex(), err)
 	}
+	w, stop := withWaiter(ctx, c, opts.Waiter, opts.Logger)
+	defer stop()
 	price := NewGasPricer(c, opts.GasPrice, 0)
 	bar := newBar(opts.Progress, len(to), "funding "+opts.Label)
 	defer bar.Finish()
@@ -80,7 +85,7 @@ func Fund(ctx context.Context, c *Client, funder *Account, to []common.Address, 
 	_ = bar.Add(len(to) - len(todo))
 	var lastErr error
 	for round := 1; len(todo) > 0 && round <= opts.MaxRounds; round++ {
-		r := fundRound(ctx, c, funder, chainID, price, to, todo, needs, opts, bar)
+		r := fundRound(ctx, c, w, funder, chainID, price, to, todo, needs, opts, bar)
 		res.Transfers += r.mined
 		res.Value.Add(res.Value, r.value)
 		res.Fees.Add(res.Fees, r.fees)
@@ -158,50 +163,16 @@ type roundResult struct {
 	err      error // last send error
 }
 
-// fundRound sends one transfer per index in todo and waits for the receipts.
-func fundRound(ctx context.Context, c *Client, funder *Account, chainID *big.Int, price *GasPricer,
+// fundRound sends one transfer per index in todo and waits for their blocks.
+func fundRound(ctx context.Context, c *Client, w Waiter, funder *Account, chainID *big.Int, price *GasPricer,
 	to []common.Address, todo []int, needs []*big.Int, opts FundOptions, bar *progressbar.ProgressBar) roundResult {
 	res := roundResult{value: new(big.Int), fees: new(big.Int)}
-	w := newWatcher(c, opts.ReceiptTimeout)
-	w.fill = gapFiller(c, chainID, price)
-	go w.run(ctx)
-
-	var mu sync.Mutex // guards res
-	collected := make(chan struct{})
-	go func() {
-		defer close(collected)
-		for r := range w.out {
-			mu.Lock()
-			switch {
-			case r.item.index < 0: // a gap filler: only its fee counts
-				if r.receipt != nil {
-					res.fees.Add(res.fees, r.receipt.Fee())
-					res.receipts = append(res.receipts, r.receipt)
-				}
-			case r.lost:
-				funder.Nonce.Invalidate()
-				res.retry = append(res.retry, r.item.index)
-			case r.receipt.Status == 1:
-				res.mined++
-				res.value.Add(res.value, r.item.tx.Value())
-				res.fees.Add(res.fees, r.receipt.Fee())
-				res.receipts = append(res.receipts, r.receipt)
-				_ = bar.Add(1)
-			default:
-				res.fees.Add(res.fees, r.receipt.Fee())
-				res.receipts = append(res.receipts, r.receipt)
-				res.retry = append(res.retry, r.item.index)
-			}
-			mu.Unlock()
-		}
-	}()
-
+	set := newAwaitSet(c, w)
+	set.fill = gapFiller(chainID, price)
+	var mu sync.Mutex // guards res while sending
 	parallel(ctx, len(todo), opts.Concurrency, func(k int) {
 		idx := todo[k]
-		tx, err := sendTransfer(ctx, c, funder, chainID, price, to[idx], needs[idx])
-		if tx != nil {
-			w.in <- &watchItem{tx: tx, from: funder, index: idx, sentAt: time.Now()}
-		}
+		tx, err := sendTransfer(ctx, set, funder, idx, chainID, price, to[idx], needs[idx])
 		if tx == nil || err != nil {
 			mu.Lock()
 			res.err = err
@@ -211,20 +182,41 @@ func fundRound(ctx context.Context, c *Client, funder *Account, chainID *big.Int
 			mu.Unlock()
 		}
 	})
-	close(w.in)
-	<-collected
+	set.wait(ctx, opts.ReceiptTimeout, func(o outcome) {
+		r := o.inc.Receipt
+		switch {
+		case o.a.index < 0: // a gap filler: only its fee counts
+			if o.inc.Err == nil && r != nil {
+				res.fees.Add(res.fees, r.Fee())
+				res.receipts = append(res.receipts, r)
+			}
+		case o.inc.Err != nil || r == nil:
+			funder.Nonce.Invalidate()
+			res.retry = append(res.retry, o.a.index)
+		case r.Status == 1:
+			res.mined++
+			res.value.Add(res.value, o.a.tx.Value())
+			res.fees.Add(res.fees, r.Fee())
+			res.receipts = append(res.receipts, r)
+			_ = bar.Add(1)
+		default:
+			res.fees.Add(res.fees, r.Fee())
+			res.receipts = append(res.receipts, r)
+			res.retry = append(res.retry, o.a.index)
+		}
+	})
 	return res
 }
 
 // sendTransfer sends value to `to`, refreshing the gas price when the node
 // says it is too low.
-func sendTransfer(ctx context.Context, c *Client, from *Account, chainID *big.Int, price *GasPricer, to common.Address, value *big.Int) (*types.Transaction, error) {
+func sendTransfer(ctx context.Context, set *awaitSet, from *Account, index int, chainID *big.Int, price *GasPricer, to common.Address, value *big.Int) (*types.Transaction, error) {
 	for attempt := 0; ; attempt++ {
 		gp, err := price.Get(ctx)
 		if err != nil {
 			return nil, err
 		}
-		tx, err := from.Send(ctx, c, func(nonce uint64) (*types.Transaction, error) {
+		tx, err := set.send(ctx, from, index, func(nonce uint64) (*types.Transaction, error) {
 			return from.SignTransfer(chainID, nonce, to, value, gp)
 		})
 		if OutcomeOf(err) != Underpriced || attempt >= 3 {
@@ -234,22 +226,15 @@ func sendTransfer(ctx context.Context, c *Client, from *Account, chainID *big.In
 	}
 }
 
-// gapFiller returns a watcher hook that sends a zero-value transfer to the
-// sender itself with the missing nonce.
-func gapFiller(c *Client, chainID *big.Int, price *GasPricer) func(context.Context, *Account, uint64) (*types.Transaction, error) {
+// gapFiller returns an awaitSet hook that signs a zero-value transfer to
+// the sender itself with the missing nonce.
+func gapFiller(chainID *big.Int, price *GasPricer) func(context.Context, *Account, uint64) (*types.Transaction, error) {
 	return func(ctx context.Context, from *Account, nonce uint64) (*types.Transaction, error) {
 		gp, err := price.Get(ctx)
 		if err != nil {
 			return nil, err
 		}
-		tx, err := from.SignTransfer(chainID, nonce, from.Address, new(big.Int), gp)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := c.SendTransaction(ctx, tx); err != nil {
-			return nil, err // most likely someone filled it first
-		}
-		return tx, nil
+		return from.SignTransfer(chainID, nonce, from.Address, new(big.Int), gp)
 	}
 }
 

@@ -27,6 +27,9 @@ type SweepOptions struct {
 	Progress       io.Writer     // nil: no bar
 	Label          string
 	Logger         *slog.Logger
+	// Waiter follows the transfers to their blocks: the chain's block
+	// scanner, running. Nil starts a scanner for the call.
+	Waiter Waiter
 }
 
 // SweepResult reports a Sweep call.
@@ -66,7 +69,9 @@ func Sweep(ctx context.Context, c *Client, to common.Address, accs []*Account, o
 	if err != nil {
 		return nil, fmt.Errorf("sweep to %s: chain id from %s: %w", to.Hex(), c.URL(), err)
 	}
-	settle(ctx, c, accs, opts.SettleTimeout)
+	w, stop := withWaiter(ctx, c, opts.Waiter, opts.Logger)
+	defer stop()
+	settle(ctx, c, w, accs, opts.SettleTimeout)
 	bar := newBar(opts.Progress, len(accs), "sweeping "+opts.Label)
 	defer bar.Finish()
 
@@ -97,7 +102,7 @@ func Sweep(ctx context.Context, c *Client, to common.Address, accs []*Account, o
 			send = append(send, a)
 			values = append(values, new(big.Int).Sub(bals[i], fee))
 		}
-		retry := sweepRound(ctx, c, chainID, gp, to, send, values, opts, res, bar, swept)
+		retry := sweepRound(ctx, c, w, chainID, gp, to, send, values, opts, res, bar, swept)
 		opts.Logger.Info("sweep round", "chain", opts.Label, "round", round, "sent", len(send), "retry", len(retry))
 		todo = retry
 		if ctx.Err() != nil {
@@ -118,44 +123,19 @@ func Sweep(ctx context.Context, c *Client, to common.Address, accs []*Account, o
 	return res, ctx.Err()
 }
 
-// sweepRound sends one transfer per account and waits for the receipts. It
+// sweepRound sends one transfer per account and waits for their blocks. It
 // returns the accounts to try again.
-func sweepRound(ctx context.Context, c *Client, chainID, gp *big.Int, to common.Address, accs []*Account, values []*big.Int,
+func sweepRound(ctx context.Context, c *Client, w Waiter, chainID, gp *big.Int, to common.Address, accs []*Account, values []*big.Int,
 	opts SweepOptions, res *SweepResult, bar interface{ Add(int) error }, swept map[common.Address]bool) []*Account {
-	w := newWatcher(c, opts.ReceiptTimeout)
-	go w.run(ctx)
-	var mu sync.Mutex
+	set := newAwaitSet(c, w)
+	var mu sync.Mutex // guards retry while sending
 	var retry []*Account
-	collected := make(chan struct{})
-	go func() {
-		defer close(collected)
-		for r := range w.out {
-			a := accs[r.item.index]
-			mu.Lock()
-			if r.receipt != nil {
-				res.Fees.Add(res.Fees, r.receipt.Fee())
-				res.Receipts = append(res.Receipts, r.receipt)
-			}
-			if r.receipt != nil && r.receipt.Status == 1 {
-				res.Swept++
-				swept[a.Address] = true
-				res.Returned.Add(res.Returned, r.item.tx.Value())
-				_ = bar.Add(1)
-			} else {
-				a.Nonce.Invalidate()
-				retry = append(retry, a)
-			}
-			mu.Unlock()
-		}
-	}()
-
 	parallel(ctx, len(accs), opts.Concurrency, func(i int) {
 		a := accs[i]
-		tx, err := a.Send(ctx, c, func(nonce uint64) (*types.Transaction, error) {
+		tx, err := set.send(ctx, a, i, func(nonce uint64) (*types.Transaction, error) {
 			return a.SignTransfer(chainID, nonce, to, values[i], gp)
 		})
 		if tx != nil {
-			w.in <- &watchItem{tx: tx, from: a, index: i, sentAt: time.Now()}
 			return
 		}
 		opts.Logger.Warn("sweep send failed", "chain", opts.Label, "account", a.Address.Hex(), "err", err)
@@ -163,16 +143,32 @@ func sweepRound(ctx context.Context, c *Client, chainID, gp *big.Int, to common.
 		retry = append(retry, a)
 		mu.Unlock()
 	})
-	close(w.in)
-	<-collected
+	set.wait(ctx, opts.ReceiptTimeout, func(o outcome) {
+		a, r := accs[o.a.index], o.inc.Receipt
+		if o.inc.Err == nil && r != nil {
+			res.Fees.Add(res.Fees, r.Fee())
+			res.Receipts = append(res.Receipts, r)
+		}
+		if o.inc.Err == nil && r != nil && r.Status == 1 {
+			res.Swept++
+			swept[a.Address] = true
+			res.Returned.Add(res.Returned, o.a.tx.Value())
+			_ = bar.Add(1)
+			return
+		}
+		a.Nonce.Invalidate()
+		retry = append(retry, a)
+	})
 	return retry
 }
 
 // settle waits until no account has transactions pending in the pool (its
-// pending nonce equals its mined nonce), or until timeout.
-func settle(ctx context.Context, c *Client, accs []*Account, timeout time.Duration) {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
+// pending nonce equals its mined nonce), or until timeout: they would take
+// the nonces of the sweep. It looks again at each new block.
+func settle(ctx context.Context, c *Client, w Waiter, accs []*Account, timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
 		pending := make([]hexutil.Uint64, len(accs))
 		mined := make([]hexutil.Uint64, len(accs))
 		elems := make([]rpc.BatchElem, 0, 2*len(accs))
@@ -193,7 +189,7 @@ func settle(ctx context.Context, c *Client, accs []*Account, timeout time.Durati
 				return
 			}
 		}
-		if sleep(ctx, 300*time.Millisecond) != nil {
+		if w.WaitHead(ctx, w.Head()+1) != nil {
 			return
 		}
 	}

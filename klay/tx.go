@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"sync"
 	"time"
 
 	"github.com/kaiachain/kaia/blockchain/types"
@@ -13,8 +12,8 @@ import (
 	"github.com/kaiachain/kaia/common/hexutil"
 )
 
-// ReceiptTimeout bounds the wait for one set-up transaction (Transact,
-// TransactMany, Deploy) to be mined.
+// ReceiptTimeout bounds the wait for set-up transactions (Transact,
+// TransactMany, Deploy) to be mined, and for a funding or sweep round.
 const ReceiptTimeout = 60 * time.Second
 
 // GasMargin is applied to every klay_estimateGas answer (in percent): the
@@ -43,8 +42,9 @@ func CallTx(a *Account, chainID *big.Int, to *common.Address, value *big.Int, ga
 }
 
 // Transact estimates the gas of a call from `from`, sends it at the node's
-// gas price and waits for a successful receipt.
-func Transact(ctx context.Context, c *Client, chainID *big.Int, from *Account, to *common.Address, value *big.Int, data []byte) (*Receipt, error) {
+// gas price and waits, through w (nil: a scanner for the call), for its
+// block and a successful receipt.
+func Transact(ctx context.Context, c *Client, w Waiter, chainID *big.Int, from *Account, to *common.Address, value *big.Int, data []byte) (*Receipt, error) {
 	gas, err := c.EstimateGas(ctx, CallMsg{From: from.Address, To: to, Value: value, Data: data})
 	if err != nil {
 		return nil, fmt.Errorf("estimate gas: %w", err)
@@ -53,24 +53,17 @@ func Transact(ctx context.Context, c *Client, chainID *big.Int, from *Account, t
 	if err != nil {
 		return nil, fmt.Errorf("gas price: %w", err)
 	}
-	tx, err := from.Send(ctx, c, CallTx(from, chainID, to, value, WithMargin(gas), gp, data))
-	if err != nil && tx == nil {
-		return nil, err
-	}
-	r, err := WaitReceipt(ctx, c, tx.Hash(), ReceiptTimeout)
+	rs, err := transact(ctx, c, w, from, []Builder{CallTx(from, chainID, to, value, WithMargin(gas), gp, data)})
 	if err != nil {
 		return nil, err
 	}
-	if r.Status != 1 {
-		return r, fmt.Errorf("tx %s failed on %s (txError %#x)", tx.Hash().Hex(), c.URL(), r.TxError)
-	}
-	return r, nil
+	return rs[0], nil
 }
 
 // TransactMany sends calls to `to` from `from` concurrently (the nonce
-// manager numbers them), with one gas estimate for all, and waits for every
-// receipt to succeed.
-func TransactMany(ctx context.Context, c *Client, chainID *big.Int, from *Account, to common.Address, calls [][]byte) error {
+// manager numbers them), with one gas estimate for all, and waits, through
+// w (nil: a scanner for the call), for every one to succeed.
+func TransactMany(ctx context.Context, c *Client, w Waiter, chainID *big.Int, from *Account, to common.Address, calls [][]byte) error {
 	if len(calls) == 0 {
 		return nil
 	}
@@ -82,40 +75,55 @@ func TransactMany(ctx context.Context, c *Client, chainID *big.Int, from *Accoun
 	if err != nil {
 		return err
 	}
-	errs := make([]error, len(calls))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 16)
+	builds := make([]Builder, len(calls))
 	for i, data := range calls {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			tx, err := from.Send(ctx, c, CallTx(from, chainID, &to, nil, WithMargin(gas), gp, data))
-			if tx == nil {
-				errs[i] = err
-				return
-			}
-			r, err := WaitReceipt(ctx, c, tx.Hash(), ReceiptTimeout)
-			if err == nil && r.Status != 1 {
-				err = fmt.Errorf("tx %s failed (txError %#x)", tx.Hash().Hex(), r.TxError)
-			}
+		builds[i] = CallTx(from, chainID, &to, nil, WithMargin(gas), gp, data)
+	}
+	_, err = transact(ctx, c, w, from, builds)
+	return err
+}
+
+// transact sends the transactions of builds from `from`, 16 at a time, and
+// returns their receipts, in order, once every one succeeded.
+func transact(ctx context.Context, c *Client, w Waiter, from *Account, builds []Builder) ([]*Receipt, error) {
+	w, stop := withWaiter(ctx, c, w, nil)
+	defer stop()
+	set := newAwaitSet(c, w)
+	errs := make([]error, len(builds))
+	parallel(ctx, len(builds), 16, func(i int) {
+		if tx, err := set.send(ctx, from, i, builds[i]); tx == nil {
 			errs[i] = err
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
 		}
+	})
+	if err := errors.Join(errs...); err != nil {
+		// Those sent are left to the waiter: a set-up is not retried.
+		return nil, err
 	}
-	return nil
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	rs := make([]*Receipt, len(builds))
+	set.wait(ctx, ReceiptTimeout, func(o outcome) {
+		h := o.a.tx.Hash().Hex()
+		switch {
+		case o.inc.Err != nil:
+			errs[o.a.index] = fmt.Errorf("tx %s on %s: %w", h, c.URL(), o.inc.Err)
+		case o.inc.Status != 1:
+			errs[o.a.index] = fmt.Errorf("tx %s failed on %s (txError %#x)", h, c.URL(), o.inc.TxError)
+		default:
+			rs[o.a.index] = o.inc.Receipt
+		}
+	})
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return rs, nil
 }
 
 // Deploy creates a contract from `from` with the creation code (bytecode
 // and packed constructor arguments) and returns its address.
-func Deploy(ctx context.Context, c *Client, chainID *big.Int, from *Account, code []byte) (common.Address, error) {
-	r, err := Transact(ctx, c, chainID, from, nil, nil, code)
+func Deploy(ctx context.Context, c *Client, w Waiter, chainID *big.Int, from *Account, code []byte) (common.Address, error) {
+	r, err := Transact(ctx, c, w, chainID, from, nil, nil, code)
 	if err != nil {
 		return common.Address{}, err
 	}
@@ -128,23 +136,6 @@ func Deploy(ctx context.Context, c *Client, chainID *big.Int, from *Account, cod
 // ErrTimeout is returned when a receipt or a condition did not show up in
 // time.
 var ErrTimeout = errors.New("timed out")
-
-// WaitReceipt polls for the receipt of hash every 200 ms for up to timeout.
-func WaitReceipt(ctx context.Context, c *Client, hash common.Hash, timeout time.Duration) (*Receipt, error) {
-	var r *Receipt
-	err := Poll(ctx, timeout, func() (bool, error) {
-		var err error
-		r, err = c.TransactionReceipt(ctx, hash)
-		if errors.Is(err, ErrNotFound) {
-			return false, nil
-		}
-		return err == nil, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("receipt of %s on %s: %w", hash.Hex(), c.URL(), err)
-	}
-	return r, nil
-}
 
 // Poll calls cond every 200 ms until it returns true or an error, ctx
 // ends, or timeout passes (ErrTimeout).

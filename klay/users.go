@@ -138,6 +138,8 @@ func sweepState(ctx context.Context, dir string, st RunState,
 	if opts.Label == "" {
 		opts.Label = st.Chain
 	}
+	// Each state file has its own endpoint: Sweep runs a scanner of c.
+	opts.Waiter = nil
 	res, err := Sweep(ctx, c, st.Funder, accs, opts)
 	if err != nil {
 		return res, err

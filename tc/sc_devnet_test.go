@@ -88,7 +88,7 @@ func track(t *testing.T, ch *Chain) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ch.Lanes = lanes
+	ch.Lanes, ch.Waiter = lanes, sc
 	done := make(chan struct{})
 	go func() { sc.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })

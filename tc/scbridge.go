@@ -103,7 +103,7 @@ func (b *bridgeTask) Run(ctx context.Context, it runner.Iteration, out stats.Sin
 				// back, so it stays with the bridge.
 				return
 			}
-			x := &transfer{name: b.e2e[l.dir], out: out, src: l.src.chain.Client, dst: l.dst.chain.Client,
+			x := &transfer{name: b.e2e[l.dir], out: out, dst: l.dst.chain.Waiter, dstC: l.dst.chain.Client,
 				req: tk.Tx.Hash(), start: it.Due}
 			if id != nil {
 				// Once handled, the recipient owns the id on the other
@@ -147,7 +147,7 @@ func bridgeConfig(env *Env) (bridge.Config, error) {
 		sb = env.SC.Client
 	}
 	side := func(c *Chain) bridge.Side {
-		return bridge.Side{Name: c.Name, Client: c.Client, ChainID: c.ChainID, Funder: c.Funder}
+		return bridge.Side{Name: c.Name, Client: c.Client, ChainID: c.ChainID, Funder: c.Funder, Waiter: c.Waiter}
 	}
 	return bridge.Config{
 		MC: side(env.MC), SC: side(env.SC), Subbridge: sb,

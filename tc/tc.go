@@ -61,6 +61,9 @@ type Chain struct {
 	// Lanes send the test accounts' transactions (one lane per account)
 	// and follow each to its block.
 	Lanes *klay.Lanes
+	// Waiter is the chain's block scanner: set-up transactions and the
+	// bridge cases' handle transactions are awaited through it.
+	Waiter klay.Waiter
 }
 
 // Case describes one built-in test case.

@@ -16,7 +16,10 @@ import (
 // Tracker timings.
 const (
 	trackInterval = 200 * time.Millisecond
-	trackTimeout  = 60 * time.Second
+	// trackTimeout bounds the wait for the sub-bridge to name the handle
+	// transaction; its block is then awaited for the scanner's inclusion
+	// timeout (in blocks).
+	trackTimeout = 60 * time.Second
 	// trackMax bounds the transfers awaited at once, so that a stalled
 	// bridge cannot grow memory without limit.
 	trackMax = 100_000
@@ -25,23 +28,25 @@ const (
 // transfer is a bridge request whose handling on the other chain is
 // awaited.
 type transfer struct {
-	name   string // stats entry, "<case> main→service e2e"
-	out    stats.Sink
-	src    *klay.Client // chain of the request
-	dst    *klay.Client // chain of the handle transaction
+	name string // stats entry, "<case> main→service e2e"
+	out  stats.Sink
+	// dst is the chain of the handle transaction: its block scanner and
+	// client.
+	dst    klay.Waiter
+	dstC   *klay.Client
 	req    common.Hash
-	start  time.Time // when the request was about to be sent
+	start  time.Time // the iteration's due time
 	handle common.Hash
 	// done, if set, learns whether the transfer was handled (in the
-	// tracker goroutine; it must not block).
+	// tracker or scanner goroutine; it must not block).
 	done func(ok bool)
 }
 
-// tracker follows bridge transfers to their handle receipts in one
-// goroutine, so that users go on sending while transfers are in flight:
-// the load stays open. Each poll asks the sub-bridge for the handle hashes
-// of the waiting requests and the destination chains for the receipts of
-// the known handle transactions, in batches.
+// tracker follows bridge transfers to their handle transactions' blocks,
+// so that users go on sending while transfers are in flight: the load
+// stays open. One goroutine asks the sub-bridge, in batches, for the handle
+// hashes of the waiting requests; the destination chain's block scanner
+// then gives each handle transaction's verdict.
 type tracker struct {
 	sb       *klay.Client
 	timeout  time.Duration
@@ -53,7 +58,8 @@ type tracker struct {
 }
 
 // startTracker starts the tracker goroutine, which runs until ctx ends;
-// transfers still in flight then are dropped unrecorded.
+// transfers whose handle hash is still unknown then are dropped
+// unrecorded (those known get the scanner's verdict).
 func startTracker(ctx context.Context, sb *klay.Client) *tracker {
 	t := &tracker{sb: sb, timeout: trackTimeout, interval: trackInterval}
 	go t.run(ctx)
@@ -62,15 +68,20 @@ func startTracker(ctx context.Context, sb *klay.Client) *tracker {
 
 // add hands a sent request to the tracker.
 func (t *tracker) add(x *transfer) {
+	var err error
 	t.mu.Lock()
-	full := t.waiting >= trackMax
-	if !full {
+	switch {
+	case t.waiting >= trackMax:
+		err = errors.New("too many transfers in flight")
+	case x.dst == nil:
+		err = errors.New("no block scanner on the destination chain")
+	default:
 		t.added = append(t.added, x)
 		t.waiting++
 	}
 	t.mu.Unlock()
-	if full {
-		t.finish(x, errors.New("too many transfers in flight"))
+	if err != nil {
+		t.record(x, time.Now(), err)
 	}
 }
 
@@ -96,32 +107,30 @@ func (t *tracker) run(ctx context.Context) {
 		t.added = nil
 		t.mu.Unlock()
 		if len(live) > 0 {
-			n := len(live)
 			live = t.poll(ctx, live)
-			t.mu.Lock()
-			t.waiting -= n - len(live)
-			t.mu.Unlock()
 		}
 	}
 }
 
-// poll advances every transfer one step and returns those still waiting.
+// poll asks for the unknown handle hashes, hands the known ones to their
+// scanners and returns the transfers still waiting for theirs.
 func (t *tracker) poll(ctx context.Context, live []*transfer) []*transfer {
 	t.lookupHandles(ctx, live)
-	t.lookupReceipts(ctx, live)
 	now := time.Now()
+	var known []*transfer
 	keep := live[:0]
 	for _, x := range live {
 		switch {
-		case x.out == nil: // finished this round
+		case x.handle != (common.Hash{}):
+			known = append(known, x)
 		case now.Sub(x.start) > t.timeout:
-			t.finish(x, t.timeoutError(ctx, x))
+			t.finish(x, now, fmt.Errorf("not handled within %s", t.timeout))
 		default:
 			keep = append(keep, x)
-			continue
 		}
 	}
 	clear(live[len(keep):])
+	t.follow(ctx, known)
 	return keep
 }
 
@@ -150,13 +159,15 @@ func (t *tracker) lookupHandles(ctx context.Context, live []*transfer) {
 	}
 }
 
-// lookupReceipts fetches the handle receipts, one batch per destination.
-func (t *tracker) lookupReceipts(ctx context.Context, live []*transfer) {
+// follow tracks the handle transactions with their chains' scanners. The
+// operator sends a handle transaction before the sub-bridge names it, so
+// its block may have been scanned before Track: one receipt lookup per
+// transfer, batched per chain, covers that.
+func (t *tracker) follow(ctx context.Context, xs []*transfer) {
 	byDst := map[*klay.Client][]*transfer{}
-	for _, x := range live {
-		if x.handle != (common.Hash{}) {
-			byDst[x.dst] = append(byDst[x.dst], x)
-		}
+	for _, x := range xs {
+		x.dst.Track(x.handle, func(inc klay.Inclusion) { t.included(x, inc) })
+		byDst[x.dstC] = append(byDst[x.dstC], x)
 	}
 	for c, xs := range byDst {
 		hashes := make([]common.Hash, len(xs))
@@ -165,41 +176,45 @@ func (t *tracker) lookupReceipts(ctx context.Context, live []*transfer) {
 		}
 		rs, err := c.TransactionReceipts(ctx, hashes)
 		if err != nil {
-			continue
+			continue // the scanner's own lookup at its timeout decides
 		}
 		for i, r := range rs {
-			switch {
-			case r == nil:
-			case r.Status == 1:
-				t.finish(xs[i], nil)
-			default:
-				t.finish(xs[i], fmt.Errorf("handle tx reverted (txError %#x)", r.TxError))
+			// Untrack decides between this and the scanner's verdict.
+			if r != nil && xs[i].dst.Untrack(xs[i].handle) {
+				t.included(xs[i], klay.Inclusion{Hash: r.TxHash, Block: r.BlockNumber, Status: r.Status, TxError: r.TxError, Receipt: r})
 			}
 		}
 	}
 }
 
-// timeoutError explains a transfer that was not handled in time: most
-// often the request itself failed.
-func (t *tracker) timeoutError(ctx context.Context, x *transfer) error {
-	r, err := x.src.TransactionReceipt(ctx, x.req)
+// included records a handle transaction's verdict.
+func (t *tracker) included(x *transfer, inc klay.Inclusion) {
+	var err error
 	switch {
-	case err == nil && r.Status != 1:
-		return fmt.Errorf("request tx reverted (txError %#x)", r.TxError)
-	case errors.Is(err, klay.ErrNotFound):
-		return fmt.Errorf("request tx not mined within %s", t.timeout)
-	case x.handle != (common.Hash{}):
-		return fmt.Errorf("handle tx not mined within %s", t.timeout)
+	case inc.Err != nil:
+		err = fmt.Errorf("handle tx: %w", inc.Err)
+	case inc.Status != 1:
+		err = fmt.Errorf("handle tx reverted (txError %#x)", inc.TxError)
 	}
-	return fmt.Errorf("not handled within %s", t.timeout)
+	end := inc.Time
+	if err != nil || end.IsZero() {
+		end = time.Now()
+	}
+	t.finish(x, end, err)
 }
 
-// finish records the outcome, an aside row, and marks x finished (out
-// and done nil).
-func (t *tracker) finish(x *transfer, err error) {
-	x.out.Record(stats.Result{Method: methodE2E, Name: x.name, Aside: true, Latency: time.Since(x.start), Err: err})
+// finish records an awaited transfer's outcome.
+func (t *tracker) finish(x *transfer, end time.Time, err error) {
+	t.record(x, end, err)
+	t.mu.Lock()
+	t.waiting--
+	t.mu.Unlock()
+}
+
+// record writes the aside row, from the due time to the handle's block.
+func (t *tracker) record(x *transfer, end time.Time, err error) {
+	x.out.Record(stats.Result{Method: methodE2E, Name: x.name, Aside: true, Latency: end.Sub(x.start), Err: err})
 	if x.done != nil {
 		x.done(err == nil)
 	}
-	x.out, x.done = nil, nil
 }

@@ -17,7 +17,8 @@ import (
 )
 
 // fakeNode answers the JSON-RPC calls the tracker makes: request r is
-// handled by handle[r], whose receipt has status[handle].
+// handled by handle[r], whose receipt, once in a block, has
+// status[handle].
 type fakeNode struct {
 	mu     sync.Mutex
 	handle map[common.Hash]common.Hash
@@ -63,6 +64,45 @@ func (f *fakeNode) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	_ = json.NewEncoder(w).Encode(f.answer(one))
 }
 
+// fakeWaiter stands for a block scanner: the test gives the verdicts.
+type fakeWaiter struct {
+	mu      sync.Mutex
+	tracked map[common.Hash]func(klay.Inclusion)
+}
+
+func (w *fakeWaiter) Track(h common.Hash, done func(klay.Inclusion)) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.tracked[h] = done
+}
+
+func (w *fakeWaiter) Untrack(h common.Hash) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	_, ok := w.tracked[h]
+	delete(w.tracked, h)
+	return ok
+}
+
+func (w *fakeWaiter) Head() uint64                                 { return 0 }
+func (w *fakeWaiter) WaitHead(ctx context.Context, n uint64) error { return ctx.Err() }
+
+func (w *fakeWaiter) has(h common.Hash) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	_, ok := w.tracked[h]
+	return ok
+}
+
+// include gives h's verdict as a block would.
+func (w *fakeWaiter) include(h common.Hash, status uint64) {
+	w.mu.Lock()
+	done := w.tracked[h]
+	delete(w.tracked, h)
+	w.mu.Unlock()
+	done(klay.Inclusion{Hash: h, Block: 1, Time: time.Now(), Status: status})
+}
+
 func TestTrackerRecordsOutcomes(t *testing.T) {
 	node := &fakeNode{handle: map[common.Hash]common.Hash{}, status: map[common.Hash]int{}}
 	srv := httptest.NewServer(node)
@@ -73,33 +113,42 @@ func TestTrackerRecordsOutcomes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	w := &fakeWaiter{tracked: map[common.Hash]func(klay.Inclusion){}}
 	tr := &tracker{sb: c, timeout: 500 * time.Millisecond, interval: 10 * time.Millisecond}
 	go tr.run(ctx)
 
-	ok, reverted, lost := common.HexToHash("0x1"), common.HexToHash("0x2"), common.HexToHash("0x3")
+	ok, reverted, lost, early := common.HexToHash("0x1"), common.HexToHash("0x2"), common.HexToHash("0x3"), common.HexToHash("0x4")
 	rec := newCounts()
 	var mu sync.Mutex
 	done := map[common.Hash]bool{}
-	for _, h := range []common.Hash{ok, reverted, lost} {
-		tr.add(&transfer{name: "x e2e", out: rec, src: c, dst: c, req: h, start: time.Now(),
+	for _, h := range []common.Hash{ok, reverted, lost, early} {
+		tr.add(&transfer{name: "x e2e", out: rec, dst: w, dstC: c, req: h, start: time.Now(),
 			done: func(success bool) { mu.Lock(); done[h] = success; mu.Unlock() }})
 	}
 	time.Sleep(50 * time.Millisecond)
 	if n, f := rec.get("x e2e"); n+f != 0 {
 		t.Fatalf("recorded before handling: %d ok, %d failed", n, f)
 	}
-	// The handles appear, then their receipts.
+	// The handles appear; one was in a block before the sub-bridge named
+	// it, which the scanner would not look at again.
+	a1, a2, a4 := common.HexToHash("0xa1"), common.HexToHash("0xa2"), common.HexToHash("0xa4")
 	node.mu.Lock()
-	node.handle[ok], node.handle[reverted] = common.HexToHash("0xa1"), common.HexToHash("0xa2")
-	node.status[common.HexToHash("0xa1")], node.status[common.HexToHash("0xa2")] = 1, 0
+	node.handle[ok], node.handle[reverted], node.handle[early] = a1, a2, a4
+	node.status[a4] = 1
 	node.mu.Unlock()
+	waitFor(t, 5*time.Second, "the handles to be tracked", func() bool { return w.has(a1) && w.has(a2) })
+	w.include(a1, 1)
+	w.include(a2, 0)
 	waitFor(t, 5*time.Second, "all transfers to finish", func() bool { return tr.pending() == 0 })
-	if n, f := rec.get("x e2e"); n != 1 || f != 2 {
-		t.Fatalf("got %d successes and %d failures, want 1 and 2", n, f)
+	if n, f := rec.get("x e2e"); n != 2 || f != 2 {
+		t.Fatalf("got %d successes and %d failures, want 2 and 2", n, f)
+	}
+	if w.has(a4) {
+		t.Fatal("the handle found by its receipt is still tracked")
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if !done[ok] || done[reverted] || done[lost] || len(done) != 3 {
+	if !done[ok] || !done[early] || done[reverted] || done[lost] || len(done) != 4 {
 		t.Fatalf("done callbacks: %v", done)
 	}
 }

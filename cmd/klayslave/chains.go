@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/klayslave/klayslave/klay"
@@ -27,13 +28,16 @@ type side struct {
 	users   int
 	chainID *big.Int // expected, from -mcChainId; nil: any
 
-	wsURL   string // new heads; "" derives it from url
-	client  *klay.Client
-	funder  *klay.Account
-	run     *klay.Users // this run's test accounts, once derived
-	chain   *tc.Chain
+	wsURL  string // new heads; "" derives it from url
+	client *klay.Client
+	funder *klay.Account
+	run    *klay.Users // this run's test accounts, once derived
+	chain  *tc.Chain
+	// scanner follows the chain's blocks from before funding to after the
+	// sweep: every wait for a transaction goes through it.
 	scanner *klay.Scanner
-	blocks  klay.BlockTally // the load's blocks, from the scanner
+	lanes   atomic.Pointer[klay.Lanes] // set once the accounts are funded
+	blocks  klay.BlockTally            // the load's blocks, from the scanner
 }
 
 // sides returns the chains the flags describe; a chain with no test
@@ -81,12 +85,31 @@ func (s *side) connect(ctx context.Context, charge *big.Int, pool int) error {
 	})
 }
 
+// scan starts the chain's block scanner, under ctx, before anything is
+// sent: funding, set-up, the load and the sweep all wait through it.
+func (s *side) scan(ctx context.Context, o *options, log *slog.Logger) {
+	ws := s.wsURL
+	if ws == "" {
+		ws = klay.WSEndpointFor(s.url)
+	}
+	s.scanner = klay.NewScanner(klay.ScannerConfig{
+		Client: s.client, WSURL: ws, Timeout: o.inclusionBlks, Log: log.With("chain", s.label),
+		OnBlock: func(b klay.BlockStats) {
+			s.blocks.Add(b)
+			if l := s.lanes.Load(); l != nil {
+				l.OnBlock(ctx, b.Number)
+			}
+		},
+	})
+	go s.scanner.Run(ctx)
+}
+
 // fund derives this run's test accounts, records them in a state file (so
 // `klayslave sweep -run` finds a crashed run's accounts) and funds them.
 func (s *side) fund(ctx context.Context, runID, logDir string, charge *big.Int, progress io.Writer, log *slog.Logger) error {
 	u, err := klay.PrepareUsers(ctx, s.client, s.funder.PrivateKey(), klay.UsersConfig{
 		Chain: s.short, RunID: runID, Count: s.users, Charge: charge, LogDir: logDir,
-		Fund: klay.FundOptions{Progress: progress, Label: s.label, Logger: log},
+		Fund: klay.FundOptions{Progress: progress, Label: s.label, Logger: log, Waiter: s.scanner},
 	})
 	if u != nil {
 		s.run = u // even half-funded accounts must be swept
@@ -97,27 +120,14 @@ func (s *side) fund(ctx context.Context, runID, logDir string, charge *big.Int, 
 	log.Info("funded test accounts", "chain", s.label, "accounts", u.Funding.Accounts, "KLAY each", klay.FormatKLAY(charge),
 		"elapsed", u.Funding.Elapsed.Round(time.Millisecond), "funder", s.funder.Address.Hex())
 	s.chain = &tc.Chain{Name: map[string]string{"mc": "main", "sc": "service"}[s.short], Client: s.client,
-		ChainID: new(big.Int).SetUint64(u.State.ChainID), Funder: s.funder, Accounts: u.Accounts}
+		ChainID: new(big.Int).SetUint64(u.State.ChainID), Funder: s.funder, Accounts: u.Accounts, Waiter: s.scanner}
 	return nil
 }
 
-// track starts the chain's block scanner, under ctx, and the lanes that
-// send the test accounts' transactions through it.
-func (s *side) track(ctx context.Context, o *options, log *slog.Logger) error {
-	ws := s.wsURL
-	if ws == "" {
-		ws = klay.WSEndpointFor(s.url)
-	}
-	var lanes *klay.Lanes
-	s.scanner = klay.NewScanner(klay.ScannerConfig{
-		Client: s.client, WSURL: ws, Timeout: o.inclusionBlks, Log: log.With("chain", s.label),
-		OnBlock: func(b klay.BlockStats) {
-			s.blocks.Add(b)
-			lanes.OnBlock(ctx, b.Number)
-		},
-	})
-	var err error
-	lanes, err = klay.NewLanes(klay.LanesConfig{
+// track starts the lanes that send the test accounts' transactions; the
+// scanner tells them each block.
+func (s *side) track(o *options, log *slog.Logger) error {
+	lanes, err := klay.NewLanes(klay.LanesConfig{
 		Client: s.client, Tracker: s.scanner, Accounts: s.chain.Accounts, MaxPending: o.maxPending,
 		Fill: klay.SelfTransfer(s.chain.ChainID, klay.NewGasPricer(s.client, nil, 2*time.Second)), Log: log,
 	})
@@ -125,14 +135,14 @@ func (s *side) track(ctx context.Context, o *options, log *slog.Logger) error {
 		return err
 	}
 	s.chain.Lanes = lanes
-	go s.scanner.Run(ctx)
+	s.lanes.Store(lanes)
 	return nil
 }
 
 // sweep returns the test accounts' balances to the funder; when nothing is
 // left behind it also removes the state file.
 func (s *side) sweep(ctx context.Context, progress io.Writer, log *slog.Logger) error {
-	res, err := s.run.Sweep(ctx, klay.SweepOptions{Progress: progress, Label: s.label, Logger: log})
+	res, err := s.run.Sweep(ctx, klay.SweepOptions{Progress: progress, Label: s.label, Logger: log, Waiter: s.scanner})
 	if res != nil {
 		logSweep(log, s.label, s.funder.Address.Hex(), res)
 	}
@@ -148,9 +158,10 @@ func logSweep(log *slog.Logger, label, funder string, res *klay.SweepResult) {
 		"fees KLAY", klay.FormatKLAY(res.Fees), "left KLAY", klay.FormatKLAY(res.Left), "funder", funder)
 }
 
-// chainSetup connects to both chains, checks them, and funds the test
-// accounts of a new run, both chains at once.
-func chainSetup(ctx context.Context, o *options, runID string, pool int, progress io.Writer, log *slog.Logger) ([]*side, error) {
+// chainSetup connects to both chains, checks them, starts their block
+// scanners under scanCtx, and funds the test accounts of a new run, both
+// chains at once.
+func chainSetup(ctx, scanCtx context.Context, o *options, runID string, pool int, progress io.Writer, log *slog.Logger) ([]*side, error) {
 	charge, err := klay.ParseKLAY(o.charge)
 	if err != nil {
 		return nil, usagef("-charge: %v; give KLAY per test account, e.g. -charge 10", err)
@@ -160,6 +171,9 @@ func chainSetup(ctx context.Context, o *options, runID string, pool int, progres
 		if err := s.connect(ctx, charge, pool); err != nil {
 			return nil, err
 		}
+	}
+	for _, s := range ss {
+		s.scan(scanCtx, o, log)
 	}
 	errs := make([]error, len(ss))
 	var wg sync.WaitGroup
@@ -175,7 +189,8 @@ func chainSetup(ctx context.Context, o *options, runID string, pool int, progres
 }
 
 // sweepAll sweeps every side that has test accounts. It runs after the load
-// has stopped, also after Ctrl-C, so it takes a context of its own.
+// has stopped, also after Ctrl-C, so it takes a context of its own; the
+// scanners still run.
 func sweepAll(ss []*side, progress io.Writer, log *slog.Logger) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

@@ -205,7 +205,7 @@ func (s *session) setupChains(ctx, scanCtx context.Context, env *tc.Env, pool in
 	}
 	s.log.Info("setting up test accounts", "run", runID, "mc users", o.numMcUser, "sc users", o.numScUser)
 	var err error
-	s.sides, err = chainSetup(ctx, o, runID, pool, s.stderr, s.log)
+	s.sides, err = chainSetup(ctx, scanCtx, o, runID, pool, s.stderr, s.log)
 	if err != nil {
 		if len(s.sides) > 0 && !o.noSweep {
 			s.log.Info("returning what was funded before the failure")
@@ -214,7 +214,7 @@ func (s *session) setupChains(ctx, scanCtx context.Context, env *tc.Env, pool in
 		return err
 	}
 	for _, sd := range s.sides {
-		if err := sd.track(scanCtx, o, s.log); err != nil {
+		if err := sd.track(o, s.log); err != nil {
 			return err
 		}
 		switch sd.short {
@@ -334,11 +334,12 @@ func (s *session) onPanic(task string, v any, stack []byte) {
 	}
 }
 
-// finish stops the scanners, returns the test accounts' funds to the
-// funders (unless -no-sweep) and closes the log file.
+// finish returns the test accounts' funds to the funders (unless
+// -no-sweep), stops the scanners, which the sweep waits through, and
+// closes the log file.
 func (s *session) finish() error {
 	defer s.close()
-	s.stopScan()
+	defer s.stopScan()
 	if s.o.noSweep || len(s.sides) == 0 {
 		for _, sd := range s.sides {
 			if sd.run != nil {
