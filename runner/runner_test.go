@@ -130,13 +130,23 @@ func TestWeightsSplitIterations(t *testing.T) {
 // second, the user can take one in five: the rest are dropped and counted,
 // never queued, and every taken iteration keeps its own due time.
 func TestOpenModelDropsWhatNoUserTakes(t *testing.T) {
-	task := &countTask{d: 100 * time.Millisecond}
+	var mu sync.Mutex
+	var taken []Iteration
+	task := TaskFunc(func(_ context.Context, it Iteration, out stats.Sink) {
+		mu.Lock()
+		taken = append(taken, it)
+		mu.Unlock()
+		time.Sleep(100 * time.Millisecond)
+		out.Record(it.Result("t", "count", nil))
+	})
 	res := &results{}
 	r := New(Config{Tasks: []Named{{Name: "t", Task: task}}, Sink: res, MaxRPS: 50})
 	r.Spawn(map[string]int{"User": 1})
-	eventually(t, "10 iterations", func() bool { return task.n.Load() >= 10 })
+	eventually(t, "10 iterations", func() bool { mu.Lock(); defer mu.Unlock(); return len(taken) >= 10 })
 	stopNow(r)
-	ran, dropped := task.n.Load(), r.Dropped()
+	mu.Lock()
+	defer mu.Unlock()
+	ran, dropped := int64(len(taken)), r.Dropped()
 	if dropped < 3*ran {
 		t.Fatalf("ran %d, dropped %d; want about 4 dropped per run", ran, dropped)
 	}
@@ -145,14 +155,19 @@ func TestOpenModelDropsWhatNoUserTakes(t *testing.T) {
 	}); int64(got) != dropped {
 		t.Fatalf("%d dropped rows recorded, %d counted", got, dropped)
 	}
-	// The one user is never late by more than its own 100 ms: latency
-	// (from the due time) stays close to the work time.
-	res.mu.Lock()
-	defer res.mu.Unlock()
-	for _, x := range res.all {
-		if x.Name == "count" && x.Latency-x.Work > 50*time.Millisecond {
-			t.Fatalf("latency %v vs work %v: an iteration was served late", x.Latency, x.Work)
+	// Each taken iteration is due at its own slot, t0 + seq/50: none was
+	// queued behind another and handed out with a later time.
+	for _, it := range taken[1:] {
+		want := taken[0].Due.Add(time.Duration(it.Seq-taken[0].Seq) * 20 * time.Millisecond)
+		if d := it.Due.Sub(want); d < -time.Microsecond || d > time.Microsecond {
+			t.Fatalf("iteration %d due at %v, want %v", it.Seq, it.Due, want)
 		}
+		if it.Start.Before(it.Due) {
+			t.Fatalf("iteration %d started before it was due", it.Seq)
+		}
+	}
+	if last := taken[len(taken)-1]; last.Seq-taken[0].Seq < uint64(3*(len(taken)-1)) {
+		t.Fatalf("taken iterations %d..%d: the skipped slots were not dropped", taken[0].Seq, last.Seq)
 	}
 }
 
