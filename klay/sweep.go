@@ -66,7 +66,12 @@ func Sweep(ctx context.Context, c *Client, to common.Address, accs []*Account, o
 	if err != nil {
 		return nil, fmt.Errorf("sweep to %s: chain id from %s: %w", to.Hex(), c.URL(), err)
 	}
-	settle(ctx, c, accs, opts.SettleTimeout)
+	// A node that does not answer fails the sweep at once, in one line:
+	// waiting out the settle window first only delays the hint to run
+	// `klayslave sweep -run` later.
+	if err := settle(ctx, c, accs, opts.SettleTimeout); err != nil {
+		return res, fmt.Errorf("sweep: pending nonces from %s: %w", c.URL(), err)
+	}
 	bar := newBar(opts.Progress, len(accs), "sweeping "+opts.Label)
 	defer bar.Finish()
 
@@ -169,8 +174,9 @@ func sweepRound(ctx context.Context, c *Client, chainID, gp *big.Int, to common.
 }
 
 // settle waits until no account has transactions pending in the pool (its
-// pending nonce equals its mined nonce), or until timeout.
-func settle(ctx context.Context, c *Client, accs []*Account, timeout time.Duration) {
+// pending nonce equals its mined nonce), or until timeout. It returns the
+// error of a failed call: the node cannot be swept through then.
+func settle(ctx context.Context, c *Client, accs []*Account, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		pending := make([]hexutil.Uint64, len(accs))
@@ -181,20 +187,22 @@ func settle(ctx context.Context, c *Client, accs []*Account, timeout time.Durati
 				rpc.BatchElem{Method: "klay_getTransactionCount", Args: []interface{}{a.Address, "pending"}, Result: &pending[i]},
 				rpc.BatchElem{Method: "klay_getTransactionCount", Args: []interface{}{a.Address, "latest"}, Result: &mined[i]})
 		}
-		if err := c.BatchCall(ctx, elems); err == nil {
-			busy := false
-			for i := range accs {
-				if pending[i] != mined[i] {
-					busy = true
-					break
-				}
+		if err := c.BatchCall(ctx, elems); err != nil {
+			return err
+		}
+		busy := false
+		for i := range accs {
+			if pending[i] != mined[i] {
+				busy = true
+				break
 			}
-			if !busy {
-				return
-			}
+		}
+		if !busy {
+			return nil
 		}
 		if sleep(ctx, 300*time.Millisecond) != nil {
-			return
+			return nil
 		}
 	}
+	return nil
 }
