@@ -71,7 +71,12 @@ func Sweep(ctx context.Context, c *Client, to common.Address, accs []*Account, o
 	}
 	w, stop := withWaiter(ctx, c, opts.Waiter, opts.Logger)
 	defer stop()
-	settle(ctx, c, w, accs, opts.SettleTimeout)
+	// A node that does not answer fails the sweep at once, in one line:
+	// waiting out the settle window first only delays the hint to run
+	// `klayslave sweep -run` later.
+	if err := settle(ctx, c, w, accs, opts.SettleTimeout); err != nil {
+		return res, fmt.Errorf("sweep: pending nonces from %s: %w", c.URL(), err)
+	}
 	bar := newBar(opts.Progress, len(accs), "sweeping "+opts.Label)
 	defer bar.Finish()
 
@@ -164,9 +169,10 @@ func sweepRound(ctx context.Context, c *Client, w Waiter, chainID, gp *big.Int, 
 
 // settle waits until no account has transactions pending in the pool (its
 // pending nonce equals its mined nonce), or until timeout: they would take
-// the nonces of the sweep. It looks again at each new block.
-func settle(ctx context.Context, c *Client, w Waiter, accs []*Account, timeout time.Duration) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+// the nonces of the sweep. It looks again at each new block. It returns the
+// error of a failed call: the node cannot be swept through then.
+func settle(ctx context.Context, c *Client, w Waiter, accs []*Account, timeout time.Duration) error {
+	sctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	for {
 		pending := make([]hexutil.Uint64, len(accs))
@@ -177,20 +183,24 @@ func settle(ctx context.Context, c *Client, w Waiter, accs []*Account, timeout t
 				rpc.BatchElem{Method: "klay_getTransactionCount", Args: []interface{}{a.Address, "pending"}, Result: &pending[i]},
 				rpc.BatchElem{Method: "klay_getTransactionCount", Args: []interface{}{a.Address, "latest"}, Result: &mined[i]})
 		}
-		if err := c.BatchCall(ctx, elems); err == nil {
-			busy := false
-			for i := range accs {
-				if pending[i] != mined[i] {
-					busy = true
-					break
-				}
+		if err := c.BatchCall(sctx, elems); err != nil {
+			if sctx.Err() != nil && ctx.Err() == nil {
+				return nil // the settle window is over: sweep what is there
 			}
-			if !busy {
-				return
+			return err
+		}
+		busy := false
+		for i := range accs {
+			if pending[i] != mined[i] {
+				busy = true
+				break
 			}
 		}
-		if w.WaitHead(ctx, w.Head()+1) != nil {
-			return
+		if !busy {
+			return nil
+		}
+		if w.WaitHead(sctx, w.Head()+1) != nil {
+			return nil
 		}
 	}
 }

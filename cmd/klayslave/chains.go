@@ -38,6 +38,7 @@ type side struct {
 	scanner *klay.Scanner
 	lanes   atomic.Pointer[klay.Lanes] // set once the accounts are funded
 	blocks  klay.BlockTally            // the load's blocks, from the scanner
+	logDir  string                     // -log-dir, where `klayslave sweep` finds the state file
 }
 
 // sides returns the chains the flags describe; a chain with no test
@@ -112,7 +113,7 @@ func (s *side) fund(ctx context.Context, runID, logDir string, charge *big.Int, 
 		Fund: klay.FundOptions{Progress: progress, Label: s.label, Logger: log, Waiter: s.scanner},
 	})
 	if u != nil {
-		s.run = u // even half-funded accounts must be swept
+		s.run, s.logDir = u, logDir // even half-funded accounts must be swept
 	}
 	if err != nil {
 		return fmt.Errorf("funding %d test accounts on the %s: %w", s.users, s.label, err)
@@ -143,12 +144,17 @@ func (s *side) track(o *options, log *slog.Logger) error {
 // left behind it also removes the state file.
 func (s *side) sweep(ctx context.Context, progress io.Writer, log *slog.Logger) error {
 	res, err := s.run.Sweep(ctx, klay.SweepOptions{Progress: progress, Label: s.label, Logger: log, Waiter: s.scanner})
+	if err != nil {
+		// No "swept" line here: its zeros would contradict the error, which
+		// is the one line the user needs, with the command to run later.
+		id, hint := s.run.State.RunID, ""
+		if s.logDir != "." {
+			hint = " -log-dir " + s.logDir
+		}
+		return fmt.Errorf("sweeping the %s test accounts of run %s: %w (retry with 'klayslave sweep -run %s%s')", s.label, id, err, id, hint)
+	}
 	if res != nil {
 		logSweep(log, s.label, s.funder.Address.Hex(), res)
-	}
-	if err != nil {
-		id := s.run.State.RunID
-		return fmt.Errorf("sweeping the %s test accounts of run %s: %w (retry with 'klayslave sweep -run %s')", s.label, id, err, id)
 	}
 	return nil
 }
