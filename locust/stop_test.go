@@ -109,7 +109,7 @@ func TestStopKeepsHeartbeatingAndLosesNothing(t *testing.T) {
 	m.send(id, "spawn", map[string]any{"timestamp": 2.0, "user_classes_count": map[string]any{"A": 5}})
 	msgs := m.until("client_stopped", grace+5*time.Second)
 	took := msgs[len(msgs)-1].at.Sub(start)
-	if took < grace || took > grace+time.Second {
+	if took < grace-50*time.Millisecond || took > grace+time.Second {
 		t.Errorf("client_stopped %v after stop, want just after the %v grace", took, grace)
 	}
 	told.add(msgs)
@@ -131,9 +131,17 @@ func TestStopKeepsHeartbeatingAndLosesNothing(t *testing.T) {
 	if stopping < 2 || start.Add(grace).Sub(last) > 1500*time.Millisecond {
 		t.Errorf("%d heartbeats said stopping, the last %v after stop; want one a second throughout", stopping, last.Sub(start))
 	}
-	// The stats came before client_stopped and held the cancelled calls.
-	if i := lastIndex(msgs, "stats"); i < 0 || toInt(msgs[i].body[1].(map[any]any)["stats_total"].(map[any]any)["num_failures"]) < 3 {
-		t.Errorf("no final stats with the 3 cancelled calls before client_stopped: %v", types(msgs))
+	// The stats sent during the stop, the last right before
+	// client_stopped, held the 3 cancelled calls (a periodic report may
+	// carry some of them).
+	var failed int64
+	for _, msg := range msgs {
+		if msg.body[0] == "stats" {
+			failed += toInt(msg.body[1].(map[any]any)["stats_total"].(map[any]any)["num_failures"])
+		}
+	}
+	if i := lastIndex(msgs, "stats"); i != len(msgs)-2 || failed < 3 {
+		t.Errorf("want stats right before client_stopped and the 3 cancelled calls reported (got %d): %v", failed, types(msgs))
 	}
 	checkTally(t, told, col)
 	if d := <-users.stopped; d < grace-50*time.Millisecond || d > grace+500*time.Millisecond {
@@ -232,6 +240,15 @@ func TestQuitWithinHalfSecond(t *testing.T) {
 			}
 			if i := lastIndex(msgs, "stats"); i < 0 || i != len(msgs)-2 {
 				t.Errorf("want the final stats right before quit: %v", types(msgs))
+			}
+			// A quitting worker never says "stopping": a 2.12.1 master
+			// stops counting it, and may end the run before its stats.
+			if c.name != "quit during a long stop" {
+				for _, msg := range msgs {
+					if fmt.Sprint(msg.body[0]) == "heartbeat" && msg.body[1].(map[any]any)["state"] == "stopping" {
+						t.Errorf("a heartbeat said stopping during a quit: %v", types(msgs))
+					}
+				}
 			}
 			select {
 			case err := <-errc:
