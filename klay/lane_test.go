@@ -291,3 +291,24 @@ func TestLaneFullWaitsBounded(t *testing.T) {
 		t.Fatal("an inclusion did not free the lane")
 	}
 }
+
+// Account.Send (funding, sweep, set-up) gives up on a pool that stays full
+// after its patience, with the node's error, instead of retrying for as
+// long as its context allows.
+func TestAccountSendGivesUpOnAFullPool(t *testing.T) {
+	node, c := newLaneNode(t)
+	node.refuse = func(*types.Transaction, int) string { return "txpool is full: 5120" }
+	key, _ := crypto.GenerateKey()
+	a := NewAccount(key, c)
+	start := time.Now()
+	_, err := a.send(context.Background(), c, transfer(a), 300*time.Millisecond)
+	if OutcomeOf(err) != PoolFull {
+		t.Fatalf("err = %v, want pool full", err)
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Fatalf("gave up after %v, want about the 300 ms patience", took)
+	}
+	if n := len(node.received()); n < 2 {
+		t.Fatalf("%d sends, want retries before giving up", n)
+	}
+}

@@ -44,24 +44,41 @@ func OutcomeOf(err error) SendOutcome {
 	return Rejected
 }
 
+// Bounds of Account.Send's retries.
+const (
+	sendPatience    = 20 * time.Second
+	maxNonceRetries = 64
+)
+
 // Builder returns the signed transaction to send with nonce.
 type Builder func(nonce uint64) (*types.Transaction, error)
 
 // Send numbers, signs and sends one transaction of a. It retries with a new
-// nonce while the nonce is taken (by another worker sharing the key), and
-// with backoff while the pool is full, until ctx ends: neither is fatal.
+// nonce while the nonce is taken (by another worker sharing the key, at
+// most maxNonceRetries times), and with backoff while the pool is full or
+// the node does not answer the nonce query, for sendPatience at most: then
+// it returns the last error, so that a caller such as the sweep is never
+// held for as long as its context allows.
 //
 // It returns the transaction the node accepted. When the outcome is unknown
 // it returns the transaction too, with an error wrapping ErrOutcomeUnknown:
 // watch its hash, it may still be mined. Underpriced and other rejections
 // return a *SendError and no transaction.
 func (a *Account) Send(ctx context.Context, c *Client, build Builder) (*types.Transaction, error) {
+	return a.send(ctx, c, build, sendPatience)
+}
+
+func (a *Account) send(ctx context.Context, c *Client, build Builder, patience time.Duration) (*types.Transaction, error) {
 	backoff := 50 * time.Millisecond
-	for {
+	giveUp := time.Now().Add(patience)
+	for taken := 0; ; {
 		nonce, err := a.Nonce.Next(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
+			}
+			if time.Now().After(giveUp) {
+				return nil, &SendError{Outcome: Rejected, Err: fmt.Errorf("nonce of %s: %w", a.Address.Hex(), err)}
 			}
 			if err := sleep(ctx, backoff); err != nil {
 				return nil, err
@@ -79,12 +96,18 @@ func (a *Account) Send(ctx context.Context, c *Client, build Builder) (*types.Tr
 		case Accepted, Known:
 			return tx, nil
 		case NonceTaken:
+			if taken++; taken > maxNonceRetries {
+				return nil, &SendError{Outcome: out, Err: sendErr}
+			}
 			// Another sender got there first; a little jitter lets
 			// concurrent workers spread out.
 			if err := sleep(ctx, time.Duration(rand.Int64N(int64(20*time.Millisecond)))); err != nil {
 				return nil, err
 			}
 		case PoolFull:
+			if time.Now().After(giveUp) {
+				return nil, &SendError{Outcome: out, Err: sendErr}
+			}
 			if err := sleep(ctx, backoff); err != nil {
 				return nil, err
 			}
