@@ -32,6 +32,10 @@ var (
 	// ErrLaneFull: the account has MaxPending transactions awaiting
 	// inclusion and none was included before the caller gave up.
 	ErrLaneFull = errors.New("account has too many transactions awaiting inclusion")
+	// ErrOutOfFunds: the account cannot pay for what it has in flight and
+	// this transaction. Sent anyway, the node would keep it pending, and
+	// unexecutable transactions fill its pool until nothing gets in.
+	ErrOutOfFunds = errors.New("test account out of funds; raise -charge (under load the base fee climbs)")
 	// ErrUnconfirmed: the run ended (a Locust quit gives 0.5 s) before a
 	// block held the transaction; the chain may still include it.
 	ErrUnconfirmed = errors.New("no block before the stop ended")
@@ -181,7 +185,11 @@ type Lane struct {
 	confirmed uint64 // every nonce below is included
 	flights   map[uint64]*flight
 	coolUntil time.Time
-	fixing    bool // a resend or fill runs
+	// funds is what the account can still spend: its balance when read,
+	// less the most each transaction sent since may cost (value + gas
+	// limit × gas price); nil until read.
+	funds  *big.Int
+	fixing bool // a resend or fill runs
 }
 
 // flight is a transaction sent and not yet included.
@@ -192,6 +200,7 @@ type flight struct {
 	head    uint64 // the head when it was (re)sent
 	resends int
 	ticket  *Ticket
+	cost    *big.Int // the most it may cost: value + gas limit × price
 }
 
 // Ticket is a sent transaction whose block is awaited.
@@ -278,11 +287,14 @@ func (l *Lane) Send(ctx context.Context, build Builder) (*Ticket, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := l.reserve(ctx, tx.Cost()); err != nil {
+		return nil, err
+	}
 	raw, err := tx.MarshalBinary()
 	if err != nil {
 		return nil, err
 	}
-	f := &flight{nonce: nonce, raw: raw, hash: tx.Hash(), head: l.ls.cfg.Tracker.Head(), ticket: &Ticket{Tx: tx}}
+	f := &flight{nonce: nonce, raw: raw, hash: tx.Hash(), head: l.ls.cfg.Tracker.Head(), ticket: &Ticket{Tx: tx}, cost: tx.Cost()}
 	// Track before sending: the block could be scanned before the answer
 	// to the send arrives.
 	l.ls.cfg.Tracker.Track(f.hash, func(inc Inclusion) { l.resolved(f, inc) })
@@ -300,6 +312,7 @@ func (l *Lane) Send(ctx context.Context, build Builder) (*Ticket, error) {
 		return f.ticket, nil
 	}
 	l.ls.cfg.Tracker.Untrack(f.hash)
+	l.refund(tx.Cost())
 	switch out {
 	case PoolFull:
 		l.mu.Lock()
@@ -313,6 +326,43 @@ func (l *Lane) Send(ctx context.Context, build Builder) (*Ticket, error) {
 		}
 	}
 	return nil, &SendError{Outcome: out, Err: sendErr}
+}
+
+// reserve takes cost from the lane's funds, reading the balance when it
+// is unknown, or when it would not cover cost while nothing is in flight
+// (then the balance is exact: fees below their upper bound come back).
+func (l *Lane) reserve(ctx context.Context, cost *big.Int) error {
+	l.mu.Lock()
+	read := l.funds == nil || (l.funds.Cmp(cost) < 0 && len(l.flights) == 0)
+	l.mu.Unlock()
+	if read {
+		bal, err := l.ls.cfg.Client.BalanceAt(ctx, l.acct.Address, nil)
+		if err != nil {
+			return &SendError{Outcome: Rejected, Err: fmt.Errorf("balance of %s: %w", l.acct.Address.Hex(), err)}
+		}
+		l.mu.Lock()
+		l.funds = bal
+		for _, f := range l.flights {
+			l.funds.Sub(l.funds, f.cost)
+		}
+		l.mu.Unlock()
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.funds.Cmp(cost) < 0 {
+		return &SendError{Outcome: Rejected, Err: ErrOutOfFunds}
+	}
+	l.funds.Sub(l.funds, cost)
+	return nil
+}
+
+// refund gives back what reserve took for a transaction the node refused.
+func (l *Lane) refund(cost *big.Int) {
+	l.mu.Lock()
+	if l.funds != nil {
+		l.funds.Add(l.funds, cost)
+	}
+	l.mu.Unlock()
 }
 
 // classify is ClassifySendError, except that a connection the node
@@ -476,7 +526,7 @@ func (l *Lane) fill(ctx context.Context, nonce, head uint64) {
 	if err != nil {
 		return
 	}
-	f := &flight{nonce: nonce, raw: raw, hash: tx.Hash(), head: head, ticket: &Ticket{Tx: tx}}
+	f := &flight{nonce: nonce, raw: raw, hash: tx.Hash(), head: head, ticket: &Ticket{Tx: tx}, cost: tx.Cost()}
 	l.ls.cfg.Tracker.Track(f.hash, func(inc Inclusion) { l.resolved(f, inc) })
 	_, err = l.ls.cfg.Client.SendRawTransaction(ctx, raw)
 	switch classify(err) {

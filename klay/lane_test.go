@@ -23,6 +23,7 @@ import (
 type laneNode struct {
 	mu      sync.Mutex
 	pending uint64
+	balance *big.Int             // nil: plenty
 	sent    []*types.Transaction // every raw transaction received, in order
 	refuse  func(tx *types.Transaction, n int) string
 }
@@ -52,6 +53,14 @@ func newLaneNode(t *testing.T) (*laneNode, *Client) {
 			_ = json.NewEncoder(w).Encode(out)
 		}
 		switch req.Method {
+		case "klay_getBalance":
+			n.mu.Lock()
+			defer n.mu.Unlock()
+			b := n.balance
+			if b == nil {
+				b = new(big.Int).Lsh(big.NewInt(1), 100)
+			}
+			answer((*hexutil.Big)(b), "")
 		case "klay_getTransactionCount":
 			n.mu.Lock()
 			defer n.mu.Unlock()
@@ -310,5 +319,41 @@ func TestAccountSendGivesUpOnAFullPool(t *testing.T) {
 	}
 	if n := len(node.received()); n < 2 {
 		t.Fatalf("%d sends, want retries before giving up", n)
+	}
+}
+
+// An account that cannot pay for one more transaction sends nothing: the
+// node would keep it pending, unexecutable, and a full pool of those lets
+// nothing in. Once its transactions are included, the balance is read
+// again (fees below their upper bound come back).
+func TestLaneStopsAtItsFunds(t *testing.T) {
+	node, c := newLaneNode(t)
+	ls, a, tr := newTestLanes(t, LanesConfig{Client: c})
+	l := ls.Lane(a.Address)
+	one, _ := transfer(a)(0)
+	node.balance = new(big.Int).Mul(one.Cost(), big.NewInt(2)) // two transfers' worth
+	first, err := l.Send(context.Background(), transfer(a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Send(context.Background(), transfer(a)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Send(context.Background(), transfer(a)); !errors.Is(err, ErrOutOfFunds) {
+		t.Fatalf("third send: %v, want ErrOutOfFunds", err)
+	}
+	if n := len(node.received()); n != 2 {
+		t.Fatalf("the node got %d transactions, want 2", n)
+	}
+	// Both included; they cost half their bound, so one more fits.
+	tr.resolve(first.Tx.Hash(), Inclusion{Status: 1})
+	for _, tx := range node.received()[1:] {
+		tr.resolve(tx.Hash(), Inclusion{Status: 1})
+	}
+	node.mu.Lock()
+	node.balance = one.Cost()
+	node.mu.Unlock()
+	if _, err := l.Send(context.Background(), transfer(a)); err != nil {
+		t.Fatalf("after the balance was read again: %v", err)
 	}
 }
