@@ -13,6 +13,10 @@
 #  3. The same with -max-rps at 1.5× the ceiling for OPEN_TIME: dropped
 #     iterations and the p99 of the iteration (inclusion) latency.
 #
+# Each test account gets CHARGE KLAY (100): under saturation Kaia's base
+# fee climbs to hundreds of gkei, and 1 KLAY pays for fewer than 100
+# transfers.
+#
 #   make build devnet && ./bin/devnet up && bash bench/saturation.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,7 +36,7 @@ funder=$(./bin/klayslave check -numScUser 0 -numMcUser 1 -mcEndpoint "$url" | se
 
 rpc() { curl -s -H 'Content-Type: application/json' -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$1\",\"params\":[]}" "$url"; }
 head() { printf '%d\n' "$(rpc klay_blockNumber | sed -n 's/.*"result":"\(0x[0-9a-f]*\)".*/\1/p')"; }
-field() { python3 -c "import json,sys; d=json.load(open('$1')); print(eval('d$2'))"; }
+field() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(d$2)" "$1"; }
 
 echo "== 1. node ceiling through $url, $CEILING_TIME (pre-signed transfers, counted from blocks)"
 ./bin/ceiling -endpoint "$url" -label EN -duration "$CEILING_TIME" -json "$out/ceiling.json" -log-dir "$out" >"$out/ceiling.txt" 2>&1
@@ -46,7 +50,7 @@ run() {
   local first; first=$(head)
   local t0; t0=$(date +%s.%N)
   ./bin/klayslave run -tc mcValueTransferTc -numMcUser "$USERS" -numScUser 0 -users "$USERS" -spawn-rate 0 \
-    -charge 1 -drain-timeout "${DRAIN}s" -report-interval 1h -log-dir "$out/logs" -mcEndpoint "$url" "$@" \
+    -charge "${CHARGE:-100}" -drain-timeout "${DRAIN}s" -report-interval 1h -log-dir "$out/logs" -mcEndpoint "$url" "$@" \
     >"$out/$name.txt" 2>"$out/$name.err" || true
   local t1; t1=$(date +%s.%N)
   local last; last=$(head)

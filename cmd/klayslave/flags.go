@@ -113,7 +113,7 @@ func newFlagSet(name string, o *options, standalone bool) *flag.FlagSet {
 	fs.DurationVar(&o.stopTimeout, "stop-timeout", 2*time.Second, "on stop, how long calls in flight may finish before they are cancelled")
 	fs.DurationVar(&o.drainTimeout, "drain-timeout", 10*time.Second, "after the users stop, how long to wait for sent transactions to reach a block before the final report")
 	fs.Uint64Var(&o.inclusionBlks, "inclusion-timeout", 30, "blocks after which a sent transaction that no block holds is a failure (\"not included\")")
-	fs.IntVar(&o.maxPending, "max-pending-per-account", 64, "transactions of one test account awaiting inclusion at most; throughput ≤ accounts × this per block")
+	fs.IntVar(&o.maxPending, "max-pending-per-account", 0, "transactions of one test account awaiting inclusion at most (0: 4096 / accounts, from 4 to 64, so that all of them fit in a default Kaia pool); throughput ≤ accounts × this per block")
 	if standalone {
 		fs.IntVar(&o.users, "users", 10, "number of users")
 		fs.Float64Var(&o.spawnRate, "spawn-rate", 10, "users started per second")
@@ -157,8 +157,8 @@ func parseFlags(fs *flag.FlagSet, args []string, o *options) error {
 		return usagef("-stop-timeout and -drain-timeout must not be negative")
 	case o.inclusionBlks == 0:
 		return usagef("-inclusion-timeout must be 1 block or more")
-	case o.maxPending < 1:
-		return usagef("-max-pending-per-account must be 1 or more, got %d", o.maxPending)
+	case o.maxPending < 0:
+		return usagef("-max-pending-per-account must be 1 or more (0: automatic), got %d", o.maxPending)
 	case o.direction != "both" && o.direction != "main-to-service" && o.direction != "service-to-main":
 		return usagef("-bridge-direction must be both, main-to-service or service-to-main, got %q", o.direction)
 	case o.runID != "" && klay.ValidateRunID(o.runID) != nil:

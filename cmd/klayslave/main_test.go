@@ -33,7 +33,7 @@ func TestBadInputExitsTwoWithOneLine(t *testing.T) {
 		{[]string{"-tc=noop", "stray"}, `unexpected argument "stray"`},
 		{[]string{"-tc=noop", "-stop-timeout", "-1s"}, "-stop-timeout and -drain-timeout must not be negative"},
 		{[]string{"-tc=noop", "-inclusion-timeout", "0"}, "-inclusion-timeout must be 1 block or more"},
-		{[]string{"-tc=noop", "-max-pending-per-account", "0"}, "-max-pending-per-account must be 1 or more"},
+		{[]string{"-tc=noop", "-max-pending-per-account", "-1"}, "-max-pending-per-account must be 1 or more"},
 	}
 	for _, c := range cases {
 		code, _, stderr := runArgs(c.args...)
@@ -108,5 +108,15 @@ func TestClassNamedAfterAnotherCaseWarnsOnce(t *testing.T) {
 	}
 	if !strings.Contains(out, `user class \"rpcPing\" is named after test case rpcPing, which -tc does not name; its users run the -tc cases (noop)`) {
 		t.Fatalf("warning does not name the class and what it runs:\n%s", out)
+	}
+}
+
+func TestMaxPendingFitsThePool(t *testing.T) {
+	for _, c := range []struct{ flag, accounts, want int }{
+		{0, 10, 64}, {0, 200, 20}, {0, 4096, 4}, {0, 0, 64}, {7, 200, 7},
+	} {
+		if got := maxPending(c.flag, c.accounts); got != c.want {
+			t.Errorf("maxPending(%d, %d) = %d, want %d", c.flag, c.accounts, got, c.want)
+		}
 	}
 }
