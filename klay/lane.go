@@ -541,6 +541,16 @@ func (l *Lane) fill(ctx context.Context, nonce, head uint64) {
 			old.ticket.resolve(Inclusion{Hash: old.hash, Err: ErrReplaced})
 		}
 		l.ls.cfg.Log.Info("filled a nonce", "account", l.acct.Address.Hex(), "nonce", nonce)
+	case NonceTaken:
+		// The gap was not one: a transaction whose verdict the lane gave
+		// up on (a stop's unconfirmed, say) was mined after all. The mined
+		// count moves confirmed past it, so the lane stops filling.
+		l.ls.cfg.Tracker.Untrack(f.hash)
+		if m, err := l.ls.cfg.Client.NonceAt(ctx, l.acct.Address, nil); err == nil {
+			l.mu.Lock()
+			l.confirmed = max(l.confirmed, m)
+			l.mu.Unlock()
+		}
 	default:
 		l.ls.cfg.Tracker.Untrack(f.hash)
 	}

@@ -23,6 +23,7 @@ import (
 type laneNode struct {
 	mu      sync.Mutex
 	pending uint64
+	mined   uint64               // the "latest" count
 	balance *big.Int             // nil: plenty
 	sent    []*types.Transaction // every raw transaction received, in order
 	refuse  func(tx *types.Transaction, n int) string
@@ -64,6 +65,14 @@ func newLaneNode(t *testing.T) (*laneNode, *Client) {
 		case "klay_getTransactionCount":
 			n.mu.Lock()
 			defer n.mu.Unlock()
+			var tag string
+			if len(req.Params) > 1 {
+				_ = json.Unmarshal(req.Params[1], &tag)
+			}
+			if tag == "latest" {
+				answer(hexutil.Uint64(n.mined), "")
+				return
+			}
 			answer(hexutil.Uint64(n.pending), "")
 		case "klay_sendRawTransaction":
 			var raw hexutil.Bytes
@@ -355,5 +364,41 @@ func TestLaneStopsAtItsFunds(t *testing.T) {
 	node.mu.Unlock()
 	if _, err := l.Send(context.Background(), transfer(a)); err != nil {
 		t.Fatalf("after the balance was read again: %v", err)
+	}
+}
+
+// A gap that was none: the transaction the lane gave up on was mined after
+// all. The filler is refused ("nonce too low"), the lane learns the mined
+// count, and it fills no more.
+func TestLaneStopsFillingAMinedNonce(t *testing.T) {
+	node, c := newLaneNode(t)
+	ls, a, tr := newTestLanes(t, LanesConfig{Client: c, StuckAfter: 1,
+		Fill: func(acc *Account, nonce uint64) (*types.Transaction, error) {
+			return acc.SignTransfer(laneChain, nonce, acc.Address, new(big.Int), big.NewInt(25e9))
+		}})
+	l := ls.Lane(a.Address)
+	t0, _ := l.Send(context.Background(), transfer(a))
+	if _, err := l.Send(context.Background(), transfer(a)); err != nil {
+		t.Fatal(err)
+	}
+	tr.resolve(t0.Tx.Hash(), Inclusion{Err: ErrUnconfirmed}) // given up on, yet mined
+	node.mu.Lock()
+	node.mined = 1
+	node.refuse = func(tx *types.Transaction, _ int) string {
+		if tx.Nonce() == 0 {
+			return "nonce too low"
+		}
+		return ""
+	}
+	node.mu.Unlock()
+	ls.OnBlock(context.Background(), 5)
+	waitUntil(t, "the filler", func() bool { return len(node.received()) == 3 })
+	waitUntil(t, "the fill to end", func() bool { l.mu.Lock(); defer l.mu.Unlock(); return !l.fixing && l.confirmed == 1 })
+	ls.OnBlock(context.Background(), 5)
+	waitUntil(t, "the check to end", func() bool { l.mu.Lock(); defer l.mu.Unlock(); return !l.fixing })
+	for _, tx := range node.received()[3:] {
+		if tx.Nonce() == 0 {
+			t.Fatalf("filled nonce 0 again after the node said it was mined")
+		}
 	}
 }
