@@ -249,6 +249,9 @@ func (s *session) Spawn(counts map[string]int) {
 			s.log.Warn(fmt.Sprintf("user class %q is named after test case %s, which -tc does not name; its users run the -tc cases (%s) by weight", class, c.Name, s.o.tc))
 		}
 	}
+	if s.runner.UserCount() == 0 {
+		s.resetBlocks() // a new test: count its blocks, not the funding's
+	}
 	s.runner.Spawn(counts)
 }
 
