@@ -250,13 +250,7 @@ func (w *legacyWorker) beginStop(budget time.Duration, reason stopReason) {
 func (w *legacyWorker) endStop(overran bool) (quit bool) {
 	s := w.stop
 	w.stop = nil
-	s.end()
-	took := time.Since(s.started).Round(time.Millisecond)
-	if overran {
-		w.log.Error("users did not stop in time; going on without them", "waited", took)
-	} else {
-		w.log.Info("users stopped", "took", took)
-	}
+	s.finish(w.log, overran)
 	w.state = stateReady
 	if s.reason == stopForLoss {
 		w.cfg.Stats.Reset()

@@ -96,6 +96,18 @@ func (s *stopRun) end() {
 	}
 }
 
+// finish ends the stop and logs how it went: both protocols' workers call
+// it once Users.Stop has returned or (overran) its time is up.
+func (s *stopRun) finish(log *slog.Logger, overran bool) {
+	s.end()
+	took := time.Since(s.started).Round(time.Millisecond)
+	if overran {
+		log.Error("users did not stop in time; going on without them", "waited", took)
+	} else {
+		log.Info("users stopped", "took", took)
+	}
+}
+
 // doneC and hardC are nil (never ready) when no stop runs.
 func (s *stopRun) doneC() <-chan struct{} {
 	if s == nil {

@@ -360,13 +360,7 @@ func (w *worker) beginStop(budget time.Duration, reason stopReason) {
 func (w *worker) endStop(overran bool) (quit bool) {
 	s := w.stop
 	w.stop = nil
-	s.end()
-	took := time.Since(s.started).Round(time.Millisecond)
-	if overran {
-		w.log.Error("users did not stop in time; going on without them", "waited", took)
-	} else {
-		w.log.Info("users stopped", "took", took)
-	}
+	s.finish(w.log, overran)
 	w.state = stateReady
 	switch s.reason {
 	case stopForQuit:

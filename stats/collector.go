@@ -31,7 +31,7 @@ type key struct{ method, name string }
 
 type errKey struct{ method, name, msg string }
 
-// Collector implements Recorder and produces delta reports and a cumulative
+// Collector implements Sink and produces delta reports and a cumulative
 // summary. The zero value is not usable; call NewCollector.
 type Collector struct {
 	now func() time.Time

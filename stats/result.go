@@ -26,26 +26,3 @@ type Result struct {
 type Sink interface {
 	Record(Result)
 }
-
-// SinkFunc adapts a function to Sink.
-type SinkFunc func(Result)
-
-// Record implements Sink.
-func (f SinkFunc) Record(r Result) { f(r) }
-
-// Tee records every result to each of sinks.
-type Tee []Sink
-
-// Record implements Sink.
-func (t Tee) Record(r Result) {
-	for _, s := range t {
-		s.Record(r)
-	}
-}
-
-// Recorder is the old per-request interface; it goes once every case emits
-// Results.
-type Recorder interface {
-	Success(method, name string, elapsed time.Duration, contentLength int64)
-	Failure(method, name string, elapsed time.Duration, err error)
-}
