@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"math/big"
 	"math/rand/v2"
-	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -299,7 +298,7 @@ func (l *Lane) Send(ctx context.Context, build Builder) (*Ticket, error) {
 	// to the send arrives.
 	l.ls.cfg.Tracker.Track(f.hash, func(inc Inclusion) { l.resolved(f, inc) })
 	_, sendErr := c.SendRawTransaction(ctx, raw)
-	out := classify(sendErr)
+	out := ClassifySendError(sendErr)
 	switch out {
 	case Accepted, Known, Unknown:
 		l.mu.Lock()
@@ -363,16 +362,6 @@ func (l *Lane) refund(cost *big.Int) {
 		l.funds.Add(l.funds, cost)
 	}
 	l.mu.Unlock()
-}
-
-// classify is ClassifySendError, except that a connection the node
-// refused carried nothing: the nonce is free, not maybe taken.
-func classify(err error) SendOutcome {
-	var op *net.OpError
-	if errors.As(err, &op) && op.Op == "dial" {
-		return Rejected
-	}
-	return ClassifySendError(err)
 }
 
 // waitRoom waits until the lane has room and is not cooling down.
@@ -481,7 +470,7 @@ func (l *Lane) check(ctx context.Context, head uint64) {
 // them now. A node that keeps refusing them gets a replacement instead.
 func (l *Lane) resend(ctx context.Context, f *flight, head uint64) {
 	_, err := l.ls.cfg.Client.SendRawTransaction(ctx, f.raw)
-	out := classify(err)
+	out := ClassifySendError(err)
 	l.mu.Lock()
 	f.head, f.resends = head, f.resends+1
 	tries := f.resends
@@ -529,7 +518,7 @@ func (l *Lane) fill(ctx context.Context, nonce, head uint64) {
 	f := &flight{nonce: nonce, raw: raw, hash: tx.Hash(), head: head, ticket: &Ticket{Tx: tx}, cost: tx.Cost()}
 	l.ls.cfg.Tracker.Track(f.hash, func(inc Inclusion) { l.resolved(f, inc) })
 	_, err = l.ls.cfg.Client.SendRawTransaction(ctx, raw)
-	switch classify(err) {
+	switch ClassifySendError(err) {
 	case Accepted, Known, Unknown:
 		l.mu.Lock()
 		old := l.flights[nonce]

@@ -3,6 +3,7 @@ package klay
 import (
 	"context"
 	"errors"
+	"net"
 	"regexp"
 	"slices"
 	"strconv"
@@ -73,6 +74,12 @@ var underpricedMsgs = []string{
 func ClassifySendError(err error) SendOutcome {
 	if err == nil {
 		return Accepted
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		// The connection was never made: the node got nothing, so the
+		// nonce is free, not maybe taken.
+		return Rejected
 	}
 	var rerr rpc.Error
 	if !errors.As(err, &rerr) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"sync"
 	"testing"
 
@@ -57,6 +59,7 @@ func TestClassifySendError(t *testing.T) {
 		{fmt.Errorf("wrapped: %w", nodeErr("nonce too low")), NonceTaken},
 		{context.DeadlineExceeded, Unknown},
 		{errors.New("Post \"http://127.0.0.1:1\": dial tcp 127.0.0.1:1: connect: connection refused"), Unknown},
+		{&url.Error{Op: "Post", URL: "http://127.0.0.1:1", Err: &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connect: connection refused")}}, Rejected},
 	}
 	for _, c := range cases {
 		if got := ClassifySendError(c.err); got != c.want {
