@@ -286,14 +286,15 @@ func (l *Lane) Send(ctx context.Context, build Builder) (*Ticket, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := l.reserve(ctx, tx.Cost()); err != nil {
+	cost := tx.Cost()
+	if err := l.reserve(ctx, cost); err != nil {
 		return nil, err
 	}
 	raw, err := tx.MarshalBinary()
 	if err != nil {
 		return nil, err
 	}
-	f := &flight{nonce: nonce, raw: raw, hash: tx.Hash(), head: l.ls.cfg.Tracker.Head(), ticket: &Ticket{Tx: tx}, cost: tx.Cost()}
+	f := &flight{nonce: nonce, raw: raw, hash: tx.Hash(), head: l.ls.cfg.Tracker.Head(), ticket: &Ticket{Tx: tx}, cost: cost}
 	// Track before sending: the block could be scanned before the answer
 	// to the send arrives.
 	l.ls.cfg.Tracker.Track(f.hash, func(inc Inclusion) { l.resolved(f, inc) })
@@ -311,7 +312,7 @@ func (l *Lane) Send(ctx context.Context, build Builder) (*Ticket, error) {
 		return f.ticket, nil
 	}
 	l.ls.cfg.Tracker.Untrack(f.hash)
-	l.refund(tx.Cost())
+	l.refund(cost)
 	switch out {
 	case PoolFull:
 		l.mu.Lock()
