@@ -40,7 +40,7 @@ func (it Iteration) Result(method, name string, err error) stats.Result {
 // ResultAt returns a result of this iteration ending at end (for example a
 // block's time).
 func (it Iteration) ResultAt(end time.Time, method, name string, err error) stats.Result {
-	return stats.Result{Method: method, Name: name, Latency: end.Sub(it.Due), Work: end.Sub(it.Start), Err: err}
+	return stats.Result{Method: method, Name: name, Latency: end.Sub(it.Due), Work: end.Sub(it.Start), Err: err, End: end}
 }
 
 // Task is what the runner calls: one iteration of a test case. It emits

@@ -20,9 +20,24 @@ type Result struct {
 	Work  time.Duration
 	Bytes int64
 	Err   error // nil: success
+	// End is when the outcome was known (for a transaction, its block's
+	// time); zero when unknown. Sinks that bucket by time use it.
+	End time.Time
 }
 
 // Sink consumes results. Implementations are safe for concurrent use.
 type Sink interface {
 	Record(Result)
+}
+
+// Tee records every result to each of its sinks, in order: the runner is
+// given one Sink, and Locust stats, the terminal, a report and Prometheus
+// each consume the same stream.
+type Tee []Sink
+
+// Record implements Sink.
+func (t Tee) Record(r Result) {
+	for _, s := range t {
+		s.Record(r)
+	}
 }

@@ -71,6 +71,9 @@ type Case struct {
 	Name        string
 	Aliases     []string
 	Description string
+	// Family groups cases in 'klayslave list' (bridge, main, native,
+	// ethereum, token, execution, read, ...).
+	Family string
 	// Weight is the relative share of iterations a user gives this case
 	// when it runs several (-tc a,b). Zero means 1.
 	Weight int
@@ -103,21 +106,16 @@ func NewRegistry(cases ...Case) *Registry {
 
 // Builtin returns the registry of every built-in test case.
 func Builtin() *Registry {
-	return NewRegistry(
-		noop(),
-		rpcPing(),
-		scValueTransfer(),
-		scValueTransferWithCheck(),
-		scValueTransferFallback(),
-		scTokenTransfer(),
-		scTokenTransferWithCheck(),
-		scTokenTransfer2Step(),
-		scNFTTransferWithCheck(),
-		scNFTTransfer2Step(),
-		mcValueTransfer(),
-		scChainValueTransfer(),
-		transferSignedTx(),
-	)
+	var all []Case
+	for _, family := range [][]Case{
+		{noop(), rpcPing()},
+		{scValueTransfer(), scValueTransferWithCheck(), scValueTransferFallback(), scTokenTransfer(),
+			scTokenTransferWithCheck(), scTokenTransfer2Step(), scNFTTransferWithCheck(), scNFTTransfer2Step()},
+		{mcValueTransfer(), scChainValueTransfer(), transferSignedTx()},
+	} {
+		all = append(all, family...)
+	}
+	return NewRegistry(all...)
 }
 
 // All returns every case, sorted by name.
