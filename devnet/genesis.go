@@ -20,7 +20,7 @@ import (
 const (
 	mainChainID    = 2018
 	serviceChainID = 1002
-	numDevKeys     = 8 // key 0: main-chain funder, key 1: service-chain funder, others spare
+	numDevKeys     = 20 // key 0: main-chain funder, key 1: service-chain funder, others spare (one per test package, so parallel test binaries never share a nonce)
 	// operatorPassword protects the bridge operator keystores. Like every key
 	// here it is public: the devnet is for local use only.
 	operatorPassword = "klayslave-devnet-insecure"

@@ -37,8 +37,9 @@ const (
 
 // MinSpare is how many spare dev keys Load insists on: the tests of
 // different packages take different spares (bridge and tc use 4 and 5,
-// e2e 0 to 5) so that parallel test binaries never share a nonce.
-const MinSpare = 6
+// e2e 0 to 5, the catalogue's and the reports' packages 6 and up) so that
+// parallel test binaries never share a nonce.
+const MinSpare = 18
 
 // probeTimeout bounds each node's answer to klay_chainId.
 const probeTimeout = 5 * time.Second

@@ -52,7 +52,11 @@ func fakeNode(t *testing.T, id int64) string {
 }
 
 func writeNet(t *testing.T, mcURL, scURL string) string {
-	spare := `"k2","k3","k4","k5","k6","k7"`
+	var keys []string
+	for i := 2; i < 2+MinSpare; i++ {
+		keys = append(keys, fmt.Sprintf("%q", fmt.Sprintf("k%d", i)))
+	}
+	spare := strings.Join(keys, ",")
 	data := fmt.Sprintf(`{"mainChain":{"rpc":%q,"chainId":1000},"serviceChain":{"rpc":%q,"chainId":2000},
 		"devKeys":{"mcFunder":"k0","scFunder":"k1","spare":[%s]}}`, mcURL, scURL, spare)
 	p := filepath.Join(t.TempDir(), "network.json")
