@@ -76,6 +76,19 @@ func dialSink(t *testing.T, s *rawSink) *Client {
 	return c
 }
 
+// fillSlots makes rawBatchSlots calls that the sink holds, one after the
+// other so that each goes out alone, and returns a wait for their end.
+func fillSlots(t *testing.T, c *Client, s *rawSink) *sync.WaitGroup {
+	t.Helper()
+	var wg sync.WaitGroup
+	for i := range rawBatchSlots {
+		wg.Add(1)
+		go func() { defer wg.Done(); _, _ = c.SendRawTransaction(context.Background(), []byte{0xee, byte(i)}) }()
+		waitUntil(t, "the call to reach the node", func() bool { return s.requests.Load() == int64(i+1) })
+	}
+	return &wg
+}
+
 func TestRawSendAloneWhenIdle(t *testing.T) {
 	s := &rawSink{}
 	c := dialSink(t, s)
@@ -94,6 +107,8 @@ func TestRawSendAloneWhenIdle(t *testing.T) {
 func TestRawSendCoalescesAndAnswersEach(t *testing.T) {
 	s := &rawSink{release: make(chan struct{})}
 	c := dialSink(t, s)
+	// The first calls hold every slot; the rest queue behind them.
+	held := fillSlots(t, c, s)
 	const n = 400
 	var wg sync.WaitGroup
 	errs := make([]error, n)
@@ -110,10 +125,14 @@ func TestRawSendCoalescesAndAnswersEach(t *testing.T) {
 			hashes[i], errs[i] = c.SendRawTransaction(context.Background(), raws[i])
 		}()
 	}
-	// The first calls hold every slot; the rest queue behind them.
-	waitUntil(t, "the slots to fill", func() bool { return s.requests.Load() == rawBatchSlots })
+	waitUntil(t, "the calls to queue", func() bool {
+		c.raws.mu.Lock()
+		defer c.raws.mu.Unlock()
+		return len(c.raws.queue) == n
+	})
 	close(s.release)
 	wg.Wait()
+	held.Wait()
 	for i := range n {
 		if i%10 == 0 {
 			if ClassifySendError(errs[i]) != PoolFull {
@@ -125,7 +144,7 @@ func TestRawSendCoalescesAndAnswersEach(t *testing.T) {
 			t.Fatalf("call %d: %s, %v", i, hashes[i].Hex(), errs[i])
 		}
 	}
-	if s.calls.Load() != n {
+	if s.calls.Load() != n+rawBatchSlots {
 		t.Fatalf("node saw %d calls, want %d", s.calls.Load(), n)
 	}
 	if r := s.requests.Load(); r > n/10 || s.maxBatch.Load() > rawBatchMax {
@@ -152,12 +171,7 @@ func TestRawSendBoundedByCallerContext(t *testing.T) {
 func TestRawSendSkipsCallersGoneBeforeSending(t *testing.T) {
 	s := &rawSink{release: make(chan struct{})}
 	c := dialSink(t, s)
-	var wg sync.WaitGroup
-	for i := range rawBatchSlots {
-		wg.Add(1)
-		go func() { defer wg.Done(); _, _ = c.SendRawTransaction(context.Background(), []byte{byte(i)}) }()
-	}
-	waitUntil(t, "the slots to fill", func() bool { return s.requests.Load() == rawBatchSlots })
+	wg := fillSlots(t, c, s)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { _, err := c.SendRawTransaction(ctx, []byte{0x42}); done <- err }()
