@@ -43,14 +43,18 @@ func tokenCases() []Case {
 			Family:      "token",
 			Description: "ERC-20 transfer between main-chain test accounts (each holds tokens from set-up)",
 			NeedsChains: true,
-			New:         func(ctx context.Context, env *Env) (Task, error) { return newERC20Transfer(ctx, env, "erc20TransferTC") },
+			New: func(ctx context.Context, env *Env) (Task, error) {
+				return newERC20Transfer(ctx, env, "erc20TransferTC")
+			},
 		},
 		{
 			Name:        "erc721TransferTC",
 			Family:      "token",
 			Description: "ERC-721 transferFrom of an id the sender owns to another main-chain test account (each owns a pool from set-up)",
 			NeedsChains: true,
-			New:         func(ctx context.Context, env *Env) (Task, error) { return newERC721Transfer(ctx, env, "erc721TransferTC") },
+			New: func(ctx context.Context, env *Env) (Task, error) {
+				return newERC721Transfer(ctx, env, "erc721TransferTC")
+			},
 		},
 	}
 }
