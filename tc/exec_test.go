@@ -165,6 +165,14 @@ func TestExecutionFamilyE2E(t *testing.T) {
 	for name, s := range sent {
 		t.Logf("%s: %d included", name, len(s.all))
 	}
+
+	// A given address with code is used as it is, nothing deployed.
+	given := tasks["cpuHeavyTx"].to
+	env.Contracts, env.StateDir = map[string]common.Address{contracts.CPUHeavy: given}, ""
+	again, err := newExecTask(ctx, env, execRows()[0])
+	if err != nil || again.to != given {
+		t.Errorf("cpuHeavyTx with CPUHeavy given at %s: uses %v, %v", given.Hex(), again, err)
+	}
 }
 
 func viewAddr(t *testing.T, c *Chain, name string, to common.Address, method string, args ...any) common.Address {
