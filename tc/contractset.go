@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -41,10 +42,14 @@ type contractSet struct {
 	// path is the state file; empty without a state directory (then every
 	// set-up deploys its own).
 	path string
+	log  *slog.Logger
 }
 
 func newContractSet(env *Env, c *Chain) *contractSet {
-	s := &contractSet{chain: c, given: env.Contracts}
+	s := &contractSet{chain: c, given: env.Contracts, log: env.Log}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
 	if env.StateDir != "" {
 		h := sha256.Sum256([]byte(c.ChainID.String() + "/" + c.Funder.Address.Hex()))
 		s.path = filepath.Join(env.StateDir, fmt.Sprintf("contracts-%s-%s.json", c.ChainID, hex.EncodeToString(h[:6])))
@@ -75,6 +80,7 @@ func (s *contractSet) ensure(ctx context.Context, name string, reuse func(common
 			}
 			if has && (reuse == nil || reuse(a)) {
 				addr = a
+				s.log.Info("reusing contract", "contract", name, "address", a.Hex(), "chain", s.chain.Name)
 				return nil
 			}
 		}
@@ -91,6 +97,7 @@ func (s *contractSet) ensure(ctx context.Context, name string, reuse func(common
 			return fmt.Errorf("deploy %s on the %s chain: %w", name, s.chain.Name, err)
 		}
 		rec[name], addr = a, a
+		s.log.Info("deployed contract", "contract", name, "address", a.Hex(), "chain", s.chain.Name)
 		return nil
 	})
 	return addr, err
