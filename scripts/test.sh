@@ -11,6 +11,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export KLAYSLAVE_REQUIRE_LOCUST=1 KLAYSLAVE_REQUIRE_DEVNET=1 KLAYSLAVE_REQUIRE_SOLC=1
+# -race turns on checkptr, which kills the process when Kaia's sha3 reads an
+# unaligned buffer near the end of its allocation as a [21]uint64 (it does,
+# on purpose, when it hashes a transaction with more than 136 bytes of
+# data for signing). Off for that one package, in this run and in the
+# binaries the e2e tests build.
+export GOFLAGS="${GOFLAGS:+$GOFLAGS }-gcflags=github.com/kaiachain/kaia/crypto/sha3=-d=checkptr=0"
 dir=${KLAYSLAVE_DEVNET_DIR:-/tmp/klayslave-devnet}
 
 bash scripts/lint.sh
