@@ -149,6 +149,7 @@ func prepare(ctx context.Context, name string, args []string, standalone bool, s
 		HTTP:       &http.Client{Transport: pooledTransport(pool), Timeout: 30 * time.Second},
 		StateDir:   klay.StateDir(o.logDir),
 		Direction:  o.direction,
+		Contracts:  o.contracts,
 	}
 	if needsChains(cases) {
 		// The scanners outlive the load: they follow the last
@@ -167,6 +168,10 @@ func prepare(ctx context.Context, name string, args []string, standalone bool, s
 		t, err := c.New(ctx, env)
 		if err != nil {
 			s.finish()
+			if mc := (*tc.MissingContractError)(nil); errors.As(err, &mc) {
+				return nil, usagef("%s: -contracts gives %s=%s, but the %s chain has no code there: give the address of a deployed %s, or leave it out of -contracts and set-up deploys one (recorded under -log-dir for the other workers)",
+					c.Name, mc.Contract, mc.Address.Hex(), mc.Chain, mc.Contract)
+			}
 			return nil, fmt.Errorf("preparing %s: %w", c.Name, err)
 		}
 		tasks = append(tasks, runner.Named{Name: c.Name, Weight: c.Weight, Task: t})
