@@ -51,6 +51,7 @@ type options struct {
 	drainTimeout   time.Duration
 	inclusionBlks  uint64
 	maxPending     int
+	reportDir      string
 
 	set map[string]bool // flags given on the command line
 
@@ -114,6 +115,7 @@ func newFlagSet(name string, o *options, standalone bool) *flag.FlagSet {
 	fs.DurationVar(&o.drainTimeout, "drain-timeout", 10*time.Second, "after the users stop, how long to wait for sent transactions to reach a block before the final report")
 	fs.Uint64Var(&o.inclusionBlks, "inclusion-timeout", 30, "blocks after which a sent transaction that no block holds is a failure (\"not included\")")
 	fs.IntVar(&o.maxPending, "max-pending-per-account", 0, "transactions of one test account awaiting inclusion at most (0: 4096 / accounts, from 4 to 64, so that all of them fit in a default Kaia pool); throughput ≤ accounts × this per block")
+	fs.StringVar(&o.reportDir, "report-dir", "", "at the end, write report.html, report.json and Locust-format CSVs of the run into this directory")
 	if standalone {
 		fs.IntVar(&o.users, "users", 10, "number of users")
 		fs.Float64Var(&o.spawnRate, "spawn-rate", 10, "users started per second")
