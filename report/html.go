@@ -42,6 +42,7 @@ type Chart struct {
 type Series struct {
 	Label string     `json:"label"`
 	Color string     `json:"color"`
+	Dash  bool       `json:"dash,omitempty"` // dashed: drawn over another line it may equal
 	Data  []*float64 `json:"data"` // nil: no value
 }
 
@@ -131,7 +132,7 @@ func (r Report) charts() (out []Chart, omitted []string, err error) {
 		lat := Chart{ID: "latency", Title: "Iteration latency percentiles per second", Kind: "time", YLabel: "ms"}
 		rate.Series = []Series{{Label: "iterations/s", Color: palette[0]}, {Label: "failures/s", Color: palette[1]}}
 		for i, c := range chainNames {
-			rate.Series = append(rate.Series, Series{Label: "TPS on " + c, Color: palette[(2+i)%len(palette)]})
+			rate.Series = append(rate.Series, Series{Label: "TPS on " + c, Color: palette[(2+i)%len(palette)], Dash: true})
 		}
 		rate.Series = append(rate.Series, Series{Label: "users", Color: "#999999"})
 		lat.Series = []Series{{Label: "p50", Color: palette[0]}, {Label: "p90", Color: palette[4]}, {Label: "p99", Color: palette[1]}}
