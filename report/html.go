@@ -43,7 +43,7 @@ type Series struct {
 	Label string     `json:"label"`
 	Color string     `json:"color"`
 	Dash  bool       `json:"dash,omitempty"` // dashed: drawn over another line it may equal
-	Data  []*float64 `json:"data"` // nil: no value
+	Data  []*float64 `json:"data"`           // nil: no value
 }
 
 // chainSummary is one chain's line under the tables.
