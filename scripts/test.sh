@@ -10,7 +10,7 @@
 #     checks that `down` leaves no process behind.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export KLAYSLAVE_REQUIRE_LOCUST=1 KLAYSLAVE_REQUIRE_DEVNET=1
+export KLAYSLAVE_REQUIRE_LOCUST=1 KLAYSLAVE_REQUIRE_DEVNET=1 KLAYSLAVE_REQUIRE_CHROMIUM=1
 dir=${KLAYSLAVE_DEVNET_DIR:-/tmp/klayslave-devnet}
 
 bash scripts/lint.sh
