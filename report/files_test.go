@@ -49,7 +49,7 @@ func TestJSONRoundTrip(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "other.json"), []byte(`{"format":"x"}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Read(filepath.Join(dir, "other.json")); err == nil || !strings.Contains(err.Error(), "klayslave -report-dir") {
+	if _, err := Read(filepath.Join(dir, "other.json")); err == nil || !strings.Contains(err.Error(), "not a klayslave report") {
 		t.Errorf("reading another JSON file: %v", err)
 	}
 }

@@ -21,7 +21,7 @@ func Read(path string) (Report, error) {
 		return Report{}, fmt.Errorf("%s: not a report: %w", path, err)
 	}
 	if r.Format != Format {
-		return Report{}, fmt.Errorf("%s: format %q, want %q (a report.json written by klayslave -report-dir)", path, r.Format, Format)
+		return Report{}, fmt.Errorf("%s: format %q, want %q (not a klayslave report)", path, r.Format, Format)
 	}
 	return r, nil
 }

@@ -153,6 +153,10 @@ func prepare(ctx context.Context, name string, args []string, standalone bool, s
 		panics: make(chan locust.Exception, 64)}
 	s.log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	if o.reportDir != "" {
+		// Found out now, not after the whole run.
+		if err := os.MkdirAll(o.reportDir, 0o755); err != nil {
+			return nil, usagef("-report-dir %s: %v; give a directory this user can write", o.reportDir, oneLine(err.Error()))
+		}
 		s.report = report.New(report.Config{Users: func() int { return s.runner.UserCount() }})
 		s.reportConfig = reportConfig(fs, name, o)
 	}

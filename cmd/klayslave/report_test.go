@@ -65,6 +65,9 @@ func TestStandaloneReportDirAndMerge(t *testing.T) {
 	if !strings.Contains(stdout, "Report: "+filepath.Join(out, "report.html")) {
 		t.Errorf("merge output: %s", stdout)
 	}
+	if code, _, stderr := runArgs("run", "-tc=noop", "-report-dir", "/proc/nonexistent/x"); code != 2 || !strings.Contains(stderr, "-report-dir /proc/nonexistent/x") {
+		t.Errorf("an unwritable -report-dir: exit code %d, %q", code, stderr)
+	}
 	for _, bad := range [][]string{{"report"}, {"report", "merge", dirs[0]}, {"report", "merge", "-o", out}, {"report", "merge", "-o", out, "/nonexistent.json"}} {
 		if code, _, stderr := runArgs(bad...); code != 2 || strings.Count(stderr, "\n") != 1 {
 			t.Errorf("%v: exit code %d, stderr %q; want 2 and one line", bad, code, stderr)
