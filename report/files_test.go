@@ -249,3 +249,29 @@ func TestHTMLCheckSeesNetworkUse(t *testing.T) {
 		t.Errorf("an image from the network went unnoticed: %s", text)
 	}
 }
+
+// A run with no chain (rpcPing, noop) has no blocks: its page draws the
+// other three charts and says why the fourth is missing.
+func TestHTMLWithoutChainsInChromium(t *testing.T) {
+	bin := chromium(t)
+	c := &clock{t: t0}
+	rec := New(Config{Now: c.now})
+	load(rec, nil, 3, c)
+	rep, err := rec.Report(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if _, err := WriteDir(dir, rep); err != nil {
+		t.Fatal(err)
+	}
+	page := filepath.Join(dir, HTMLFile)
+	charts, drawn, errs, text := pageStatus(t, bin, page)
+	if charts != 3 || drawn != 3 || errs != 0 {
+		t.Errorf("%d charts, %d drawn, %d errors; want 3, 3, 0: %s", charts, drawn, errs, text)
+	}
+	html, _ := os.ReadFile(page)
+	if !strings.Contains(string(html), "Not drawn: transactions per block: no chain scanned") {
+		t.Error("the page does not say why there is no blocks chart")
+	}
+}
