@@ -10,7 +10,7 @@
 #     checks that `down` leaves no process behind.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export KLAYSLAVE_REQUIRE_LOCUST=1 KLAYSLAVE_REQUIRE_DEVNET=1 KLAYSLAVE_REQUIRE_SOLC=1
+export KLAYSLAVE_REQUIRE_LOCUST=1 KLAYSLAVE_REQUIRE_DEVNET=1 KLAYSLAVE_REQUIRE_SOLC=1 KLAYSLAVE_REQUIRE_CHROMIUM=1
 # -race turns on checkptr, which kills the process when Kaia's sha3 reads an
 # unaligned buffer near the end of its allocation as a [21]uint64 (it does,
 # on purpose, when it hashes a transaction with more than 136 bytes of

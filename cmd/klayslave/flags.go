@@ -54,6 +54,7 @@ type options struct {
 	inclusionBlks  uint64
 	maxPending     int
 	contracts      map[string]common.Address // -contracts
+	reportDir      string
 
 	set map[string]bool // flags given on the command line
 
@@ -122,6 +123,7 @@ func newFlagSet(name string, o *options, standalone bool) *flag.FlagSet {
 		o.contracts = m
 		return err
 	})
+	fs.StringVar(&o.reportDir, "report-dir", "", "at the end, write report.html, report.json and Locust-format CSVs of the run into this directory")
 	if standalone {
 		fs.IntVar(&o.users, "users", 10, "number of users")
 		fs.Float64Var(&o.spawnRate, "spawn-rate", 10, "users started per second")
