@@ -64,11 +64,14 @@ func Dial(ctx context.Context, rawurl string, poolSize int) (*Client, error) {
 		if u.Host == "" {
 			return nil, fmt.Errorf("invalid RPC URL %q: no host", rawurl)
 		}
-		c, err := rpc.DialHTTPWithClient(rawurl, newHTTPClient(poolSize))
+		hc := newHTTPClient(poolSize)
+		c, err := rpc.DialHTTPWithClient(rawurl, hc)
 		if err != nil {
 			return nil, fmt.Errorf("dial %s: %w", rawurl, err)
 		}
-		return NewClient(c, rawurl), nil
+		cl := NewClient(c, rawurl)
+		cl.raws.post = (&rawPoster{http: hc, url: rawurl}).post
+		return cl, nil
 	default:
 		c, err := rpc.DialContext(ctx, rawurl)
 		if err != nil {

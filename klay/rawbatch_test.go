@@ -1,6 +1,7 @@
 package klay
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -184,4 +185,61 @@ func TestRawSendSkipsCallersGoneBeforeSending(t *testing.T) {
 	if got := s.calls.Load(); got != rawBatchSlots {
 		t.Fatalf("node saw %d calls: a call whose caller left before it was sent must not be sent", got)
 	}
+}
+
+func TestRawAnswersMatchedByID(t *testing.T) {
+	mk := func(n int) []*rawCall {
+		calls := make([]*rawCall, n)
+		for i := range calls {
+			calls[i] = &rawCall{}
+		}
+		return calls
+	}
+	h := common.HexToHash("0x01")
+	calls := mk(4)
+	// Out of order, one error, one id answered twice, one never, one unknown id.
+	data := `[{"id":2,"error":{"code":-32000,"message":"nonce too low"}},{"id":0,"result":"` + h.Hex() + `"},` +
+		`{"id":0,"result":"0x02"},{"id":7,"result":"0x03"},{"id":3,"result":12}]`
+	if err := answerCalls([]byte(data), calls, "u"); err != nil {
+		t.Fatal(err)
+	}
+	if calls[0].err != nil || calls[0].hash != h {
+		t.Fatalf("call 0: %v %s", calls[0].err, calls[0].hash.Hex())
+	}
+	if !errors.Is(calls[1].err, errNoAnswer) || ClassifySendError(calls[1].err) != Unknown {
+		t.Fatalf("call 1 had no answer: %v", calls[1].err)
+	}
+	if ClassifySendError(calls[2].err) != NonceTaken {
+		t.Fatalf("call 2: %v is the node's own answer", calls[2].err)
+	}
+	if calls[3].err == nil || ClassifySendError(calls[3].err) != Unknown {
+		t.Fatalf("call 3's result is no hash: %v", calls[3].err)
+	}
+	for _, bad := range []string{`{"id":0}`, `not json`, `[{"id":"x","result":"0x01"}]`} {
+		calls := mk(2)
+		err := answerCalls([]byte(bad), calls, "u")
+		if err == nil && (calls[0].err == nil || calls[1].err == nil) {
+			t.Fatalf("%s: answered %v %v", bad, calls[0].err, calls[1].err)
+		}
+	}
+}
+
+func FuzzRawAnswers(f *testing.F) {
+	f.Add([]byte(`[{"id":0,"result":"0x01"},{"id":1,"error":{"code":1,"message":"x"}}]`), uint8(2))
+	f.Add([]byte(`{"id":0,"result":"0x01"}`), uint8(1))
+	f.Add([]byte(`[{"id":-1},{"id":99999999999999999999}]`), uint8(3))
+	f.Fuzz(func(t *testing.T, data []byte, n uint8) {
+		calls := make([]*rawCall, int(n%8)+1)
+		for i := range calls {
+			calls[i] = &rawCall{}
+		}
+		if err := answerCalls(data, calls, "u"); err != nil {
+			return
+		}
+		for i, c := range calls {
+			if c.err == nil && c.hash == (common.Hash{}) && !bytes.Contains(data, []byte("0x")) {
+				t.Fatalf("call %d succeeded with no hash in %q", i, data)
+			}
+		}
+	})
 }
