@@ -39,6 +39,8 @@ type side struct {
 	lanes   atomic.Pointer[klay.Lanes] // set once the accounts are funded
 	blocks  klay.BlockTally            // the load's blocks, from the scanner
 	logDir  string                     // -log-dir, where `klayslave sweep` finds the state file
+	// onBlock, once set, observes every scanned block (-metrics-addr).
+	onBlock atomic.Pointer[func(klay.BlockStats)]
 }
 
 // sides returns the chains the flags describe; a chain with no test
@@ -97,6 +99,9 @@ func (s *side) scan(ctx context.Context, o *options, log *slog.Logger) {
 		Client: s.client, WSURL: ws, Timeout: o.inclusionBlks, Log: log.With("chain", s.label),
 		OnBlock: func(b klay.BlockStats) {
 			s.blocks.Add(b)
+			if f := s.onBlock.Load(); f != nil {
+				(*f)(b)
+			}
 			if l := s.lanes.Load(); l != nil {
 				l.OnBlock(ctx, b.Number)
 			}

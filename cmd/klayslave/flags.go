@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -51,6 +53,7 @@ type options struct {
 	drainTimeout   time.Duration
 	inclusionBlks  uint64
 	maxPending     int
+	metricsAddr    string
 
 	set map[string]bool // flags given on the command line
 
@@ -114,6 +117,7 @@ func newFlagSet(name string, o *options, standalone bool) *flag.FlagSet {
 	fs.DurationVar(&o.drainTimeout, "drain-timeout", 10*time.Second, "after the users stop, how long to wait for sent transactions to reach a block before the final report")
 	fs.Uint64Var(&o.inclusionBlks, "inclusion-timeout", 30, "blocks after which a sent transaction that no block holds is a failure (\"not included\")")
 	fs.IntVar(&o.maxPending, "max-pending-per-account", 0, "transactions of one test account awaiting inclusion at most (0: 4096 / accounts, from 4 to 64, so that all of them fit in a default Kaia pool); throughput ≤ accounts × this per block")
+	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics, e.g. :9100 (default: none)")
 	if standalone {
 		fs.IntVar(&o.users, "users", 10, "number of users")
 		fs.Float64Var(&o.spawnRate, "spawn-rate", 10, "users started per second")
@@ -124,8 +128,15 @@ func newFlagSet(name string, o *options, standalone bool) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args and validates them. Every error is a usageError.
+// parseFlags parses args, then the environment for the flags args do not
+// set (see envName), and validates them. Every error is a usageError; one
+// about a flag from the environment names its variable.
 func parseFlags(fs *flag.FlagSet, args []string, o *options) error {
+	fromEnv := map[string]string{}
+	return blameEnv(parseArgs(fs, args, o, fromEnv), fromEnv)
+}
+
+func parseArgs(fs *flag.FlagSet, args []string, o *options, fromEnv map[string]string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -135,6 +146,11 @@ func parseFlags(fs *flag.FlagSet, args []string, o *options) error {
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q; flags go before it, and commands are: run, list, check, sweep", fs.Arg(0))
 	}
+	env, err := applyEnv(fs, os.LookupEnv)
+	if err != nil {
+		return err
+	}
+	maps.Copy(fromEnv, env)
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	o.set = set

@@ -20,6 +20,7 @@ import (
 	"github.com/kaiachain/kaia/common"
 	"github.com/klayslave/klayslave/klay"
 	"github.com/klayslave/klayslave/locust"
+	"github.com/klayslave/klayslave/prom"
 	"github.com/klayslave/klayslave/runner"
 	"github.com/klayslave/klayslave/stats"
 	"github.com/klayslave/klayslave/tc"
@@ -90,9 +91,11 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 func printHelp(w io.Writer, cmd string) {
 	fmt.Fprintln(w, usageText)
+	fmt.Fprintln(w, "\n"+envHelp)
 	fmt.Fprintln(w, "\nflags:")
 	var o options
 	fs := newFlagSet(cmd, &o, cmd == "run")
+	withEnvNames(fs)
 	fs.SetOutput(w)
 	fs.PrintDefaults()
 }
@@ -121,6 +124,9 @@ type session struct {
 	builtin *tc.Registry
 	warned  map[string]bool
 	panics  chan locust.Exception
+	// metrics are served at -metrics-addr; nil without it.
+	metrics    *prom.Metrics
+	metricsSrv *prom.Server
 }
 
 // prepare parses the flags shared by worker and standalone mode, funds test
@@ -143,6 +149,9 @@ func prepare(ctx context.Context, name string, args []string, standalone bool, s
 		panics: make(chan locust.Exception, 64)}
 	s.log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	pool := max(o.users, o.numMcUser+o.numScUser, 100)
+	if err := s.serveMetrics(); err != nil {
+		return nil, err
+	}
 	env := &tc.Env{
 		MCEndpoint: o.mcEndpoint,
 		SCEndpoint: o.scEndpoint,
@@ -158,8 +167,10 @@ func prepare(ctx context.Context, name string, args []string, standalone bool, s
 		if err := s.setupChains(ctx, scanCtx, env, pool); err != nil {
 			stopScan()
 			s.close()
+			s.closeMetrics()
 			return nil, err
 		}
+		s.observeChains(scanCtx)
 	}
 	env.Log = s.log
 	var tasks []runner.Named
@@ -172,8 +183,11 @@ func prepare(ctx context.Context, name string, args []string, standalone bool, s
 		tasks = append(tasks, runner.Named{Name: c.Name, Weight: c.Weight, Task: t})
 	}
 	s.stats = stats.NewCollector(nil)
-	s.runner = runner.New(runner.Config{Tasks: tasks, Sink: s.stats, MaxRPS: o.maxRPS, Ramp: o.ramp, Log: s.log,
+	s.runner = runner.New(runner.Config{Tasks: tasks, Sink: s.sink(), MaxRPS: o.maxRPS, Ramp: o.ramp, Log: s.log,
 		OnPanic: s.onPanic})
+	if s.metrics != nil {
+		s.metrics.Users(s.runner.UserCount)
+	}
 	return s, nil
 }
 
@@ -341,6 +355,7 @@ func (s *session) onPanic(task string, v any, stack []byte) {
 // -no-sweep), stops the scanners, which the sweep waits through, and
 // closes the log file.
 func (s *session) finish() error {
+	defer s.closeMetrics()
 	defer s.close()
 	defer s.stopScan()
 	if s.o.noSweep || len(s.sides) == 0 {
