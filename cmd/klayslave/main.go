@@ -127,6 +127,8 @@ type session struct {
 	// metrics are served at -metrics-addr; nil without it.
 	metrics    *prom.Metrics
 	metricsSrv *prom.Server
+	// window counts the live table's req/s (standalone).
+	window *stats.Window
 }
 
 // prepare parses the flags shared by worker and standalone mode, funds test
@@ -183,6 +185,9 @@ func prepare(ctx context.Context, name string, args []string, standalone bool, s
 		tasks = append(tasks, runner.Named{Name: c.Name, Weight: c.Weight, Task: t})
 	}
 	s.stats = stats.NewCollector(nil)
+	if standalone {
+		s.window = stats.NewWindow(liveWindow, nil)
+	}
 	s.runner = runner.New(runner.Config{Tasks: tasks, Sink: s.sink(), MaxRPS: o.maxRPS, Ramp: o.ramp, Log: s.log,
 		OnPanic: s.onPanic})
 	if s.metrics != nil {

@@ -43,13 +43,20 @@ func (s *session) observeChains(ctx context.Context) {
 	}
 }
 
-// sink is where the runner sends results: the collector, and the metrics
-// when served.
+// sink is where the runner sends results: the collector, the live table's
+// window (standalone) and the metrics (when served).
 func (s *session) sink() stats.Sink {
-	if s.metrics == nil {
+	t := stats.Tee{s.stats}
+	if s.window != nil {
+		t = append(t, s.window)
+	}
+	if s.metrics != nil {
+		t = append(t, s.metrics)
+	}
+	if len(t) == 1 {
 		return s.stats
 	}
-	return stats.Tee{s.stats, s.metrics}
+	return t
 }
 
 // closeMetrics stops serving, once the final stats are flushed.

@@ -206,5 +206,9 @@ func TestMetricsDuringTheLoadEqualTheSummary(t *testing.T) {
 	if ours := sum(final, "klayslave_block_transactions_total", "chain", "main", "scope", "ours"); ours < iterReqs-iterFails {
 		t.Errorf("blocks held %v of ours, fewer than the %v included", ours, iterReqs-iterFails)
 	}
+	// Not a terminal: funding and sweep progress are log lines, not a bar.
+	if strings.ContainsAny(stderr.String(), "\r\x1b") {
+		t.Errorf("a progress bar's frames in a log that is not a terminal:\n%q", stderr.String())
+	}
 	t.Logf("%v iterations, %v failed; %v sent; %v blocks", iterReqs, iterFails, sendReqs-sendFails, sum(final, "klayslave_blocks_total"))
 }
