@@ -55,7 +55,7 @@ type options struct {
 	maxPending     int
 	metricsAddr    string
 
-	set map[string]bool // flags given on the command line
+	set map[string]bool // flags given on the command line or in the environment
 
 	// Standalone (klayslave run).
 	users          int
