@@ -111,9 +111,11 @@ func New() *Metrics {
 // collectors).
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
-// Handler serves the metrics in Prometheus' text format.
+// Handler serves the metrics in Prometheus' text format. The handler's own
+// error counter is not registered: every name served has the klayslave_
+// prefix.
 func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
 // Record implements stats.Sink.

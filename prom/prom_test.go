@@ -145,6 +145,11 @@ func TestServeAnswersLintCleanMetrics(t *testing.T) {
 	if err != nil || len(problems) > 0 {
 		t.Fatalf("lint: %v %v\n%s", problems, err, body)
 	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if name := strings.TrimPrefix(strings.TrimPrefix(line, "# HELP "), "# TYPE "); name != "" && !strings.HasPrefix(name, "klayslave_") {
+			t.Errorf("a name without the klayslave_ prefix: %q", line)
+		}
+	}
 	for _, want := range []string{
 		`klayslave_users 3`,
 		`klayslave_transactions_in_flight{chain="service"} 1`,
