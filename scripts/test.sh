@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make test: every test, against a real Locust master and a real Kaia devnet.
 #
+#  0. install what is missing (scripts/deps.sh: Locust, Chromium, Go tools, npm)
 #  1. lint (gofmt, vet, staticcheck)
 #  2. bring up the shared devnet (built binaries are cached by version)
 #  3. the main module's tests: unit, fuzz seeds, e2e with the real master,
@@ -19,6 +20,7 @@ export KLAYSLAVE_REQUIRE_LOCUST=1 KLAYSLAVE_REQUIRE_DEVNET=1 KLAYSLAVE_REQUIRE_S
 export GOFLAGS="${GOFLAGS:+$GOFLAGS }-gcflags=github.com/kaiachain/kaia/crypto/sha3=-d=checkptr=0"
 dir=${KLAYSLAVE_DEVNET_DIR:-/tmp/klayslave-devnet}
 
+bash scripts/deps.sh
 bash scripts/lint.sh
 # The pinned solc, for the test that the contract artifacts match src/.
 bash scripts/contracts.sh --deps

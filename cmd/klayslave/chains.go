@@ -40,6 +40,8 @@ type side struct {
 	lanes   atomic.Pointer[klay.Lanes] // set once the accounts are funded
 	blocks  klay.BlockTally            // the load's blocks, from the scanner
 	logDir  string                     // -log-dir, where `klayslave sweep` finds the state file
+	// onBlock, once set, observes every scanned block (-metrics-addr).
+	onBlock atomic.Pointer[func(klay.BlockStats)]
 }
 
 // sides returns the chains the flags describe; a chain with no test
@@ -101,6 +103,9 @@ func (s *side) scan(ctx context.Context, o *options, log *slog.Logger, rep *repo
 			s.blocks.Add(b)
 			rep.Block(report.Block{Chain: s.label, Number: b.Number, Time: b.Time, IntervalMs: float64(b.Interval) / 1e6,
 				Ours: b.Ours, Txs: b.Txs, Gas: b.GasUsed})
+			if f := s.onBlock.Load(); f != nil {
+				(*f)(b)
+			}
 			if l := s.lanes.Load(); l != nil {
 				l.OnBlock(ctx, b.Number)
 			}

@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -55,8 +57,9 @@ type options struct {
 	maxPending     int
 	contracts      map[string]common.Address // -contracts
 	reportDir      string
+	metricsAddr    string
 
-	set map[string]bool // flags given on the command line
+	set map[string]bool // flags given on the command line or in the environment
 
 	// Standalone (klayslave run).
 	users          int
@@ -124,6 +127,7 @@ func newFlagSet(name string, o *options, standalone bool) *flag.FlagSet {
 		return err
 	})
 	fs.StringVar(&o.reportDir, "report-dir", "", "at the end, write report.html, report.json and Locust-format CSVs of the run into this directory")
+	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics, e.g. :9100 (default: none)")
 	if standalone {
 		fs.IntVar(&o.users, "users", 10, "number of users")
 		fs.Float64Var(&o.spawnRate, "spawn-rate", 10, "users started per second")
@@ -134,8 +138,15 @@ func newFlagSet(name string, o *options, standalone bool) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args and validates them. Every error is a usageError.
+// parseFlags parses args, then the environment for the flags args do not
+// set (see envName), and validates them. Every error is a usageError; one
+// about a flag from the environment names its variable.
 func parseFlags(fs *flag.FlagSet, args []string, o *options) error {
+	fromEnv := map[string]string{}
+	return blameEnv(parseArgs(fs, args, o, fromEnv), fromEnv)
+}
+
+func parseArgs(fs *flag.FlagSet, args []string, o *options, fromEnv map[string]string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -145,6 +156,11 @@ func parseFlags(fs *flag.FlagSet, args []string, o *options) error {
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q; flags go before it, and commands are: run, list, check, sweep", fs.Arg(0))
 	}
+	env, err := applyEnv(fs, os.LookupEnv)
+	if err != nil {
+		return err
+	}
+	maps.Copy(fromEnv, env)
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	o.set = set

@@ -20,6 +20,7 @@ import (
 	"github.com/kaiachain/kaia/common"
 	"github.com/klayslave/klayslave/klay"
 	"github.com/klayslave/klayslave/locust"
+	"github.com/klayslave/klayslave/prom"
 	"github.com/klayslave/klayslave/report"
 	"github.com/klayslave/klayslave/runner"
 	"github.com/klayslave/klayslave/stats"
@@ -95,9 +96,11 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 func printHelp(w io.Writer, cmd string) {
 	fmt.Fprintln(w, usageText)
+	fmt.Fprintln(w, "\n"+envHelp)
 	fmt.Fprintln(w, "\nflags:")
 	var o options
 	fs := newFlagSet(cmd, &o, cmd == "run")
+	withEnvNames(fs)
 	fs.SetOutput(w)
 	fs.PrintDefaults()
 }
@@ -131,6 +134,11 @@ type session struct {
 	report       *report.Recorder
 	reportConfig map[string]string
 	stopSampling context.CancelFunc
+	// metrics are served at -metrics-addr; nil without it.
+	metrics    *prom.Metrics
+	metricsSrv *prom.Server
+	// window counts the live table's req/s (standalone).
+	window *stats.Window
 }
 
 // prepare parses the flags shared by worker and standalone mode, funds test
@@ -161,6 +169,9 @@ func prepare(ctx context.Context, name string, args []string, standalone bool, s
 		s.reportConfig = reportConfig(fs, name, o)
 	}
 	pool := max(o.users, o.numMcUser+o.numScUser, 100)
+	if err := s.serveMetrics(); err != nil {
+		return nil, err
+	}
 	env := &tc.Env{
 		MCEndpoint: o.mcEndpoint,
 		SCEndpoint: o.scEndpoint,
@@ -177,8 +188,10 @@ func prepare(ctx context.Context, name string, args []string, standalone bool, s
 		if err := s.setupChains(ctx, scanCtx, env, pool); err != nil {
 			stopScan()
 			s.close()
+			s.closeMetrics()
 			return nil, err
 		}
+		s.observeChains(scanCtx)
 	}
 	env.Log = s.log
 	var tasks []runner.Named
@@ -195,12 +208,14 @@ func prepare(ctx context.Context, name string, args []string, standalone bool, s
 		tasks = append(tasks, runner.Named{Name: c.Name, Weight: c.Weight, Task: t})
 	}
 	s.stats = stats.NewCollector(nil)
-	var sink stats.Sink = s.stats
-	if s.report != nil {
-		sink = stats.Tee{s.stats, s.report}
+	if standalone {
+		s.window = stats.NewWindow(liveWindow, nil)
 	}
-	s.runner = runner.New(runner.Config{Tasks: tasks, Sink: sink, MaxRPS: o.maxRPS, Ramp: o.ramp, Log: s.log,
+	s.runner = runner.New(runner.Config{Tasks: tasks, Sink: s.sink(), MaxRPS: o.maxRPS, Ramp: o.ramp, Log: s.log,
 		OnPanic: s.onPanic})
+	if s.metrics != nil {
+		s.metrics.Users(s.runner.UserCount)
+	}
 	if s.report != nil {
 		var sampling context.Context
 		sampling, s.stopSampling = context.WithCancel(context.WithoutCancel(ctx))
@@ -374,6 +389,7 @@ func (s *session) onPanic(task string, v any, stack []byte) {
 // -no-sweep), stops the scanners, which the sweep waits through, and
 // closes the log file.
 func (s *session) finish() error {
+	defer s.closeMetrics()
 	defer s.close()
 	defer s.stopScan()
 	if s.o.noSweep || len(s.sides) == 0 {
