@@ -22,8 +22,6 @@ dir=${KLAYSLAVE_DEVNET_DIR:-/tmp/klayslave-devnet}
 
 bash scripts/deps.sh
 bash scripts/lint.sh
-# The pinned solc, for the test that the contract artifacts match src/.
-bash scripts/contracts.sh --deps
 
 trap './bin/devnet down --dir "$dir" >/dev/null 2>&1 || true' EXIT
 start=$(date +%s)
