@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# make bench: the pacing benchmarks, then, when the devnet is up, the node
+# make bench: the pacing benchmarks, the CPU cost of a signed iteration
+# (bench/sendcost), then, when the devnet is up, the node
 # ceiling (bench/ceiling: pre-signed transfers, counted from blocks) for
 # DURATION through the EN and then straight to the CN, one after the other.
 #
@@ -20,6 +21,9 @@ mkdir -p "$OUT"
 
 echo "== pacing and per-request cost: go test -run='^\$' -bench=. -benchtime=1x ./runner"
 go test -run='^$' -bench=. -benchtime=1x ./runner
+
+echo "== CPU per signed iteration without a node, against Kaia's bare build+sign: go test -bench . ./bench/sendcost"
+go test -run='^$' -bench=Iteration -benchtime="${SENDCOST_N:-30000x}" ./bench/sendcost
 
 [ "$CEILING" = 1 ] || exit 0
 
