@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
-
 )
 
 // rawPoster sends klay_sendRawTransaction calls over HTTP with a request
