@@ -285,3 +285,126 @@ func exactFees(t *testing.T, ctx context.Context, env *Env, task *nativeTask) {
 		t.Logf("fee %s peb: sender %s, fee payer %s (%d%%)", fee, new(big.Int).Sub(fee, payerFee), payerFee, NativeFeeRatio)
 	}
 }
+
+// TestEthereumFamilyE2E runs the three Ethereum types at once for 10 s,
+// two iterations per second each (each a random transfer, deployment or
+// KVStore.set), and checks every transaction's block, status, type and
+// effect; access-list calls must carry the KVStore's address, dynamic-fee
+// transactions the node's tip. Then one transfer per type alone, whose
+// balance changes must be exact.
+func TestEthereumFamilyE2E(t *testing.T) {
+	env := mainChainEnv(t, spareEthereum, 6)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var got shots
+	rec := newCounts()
+	tasks := map[string]*ethTask{}
+	for _, c := range ethereumFamily() {
+		task, err := c.New(ctx, env)
+		if err != nil {
+			t.Fatalf("%s: %v", c.Name, err)
+		}
+		et := task.(*ethTask)
+		et.done = got.add
+		tasks[c.Name] = et
+	}
+	var wg sync.WaitGroup
+	for _, task := range tasks {
+		wg.Add(1)
+		go func() { defer wg.Done(); loadFor(ctx, task, rec, 500*time.Millisecond, 10*time.Second) }()
+	}
+	wg.Wait()
+	settle(t, env)
+	rec.failures(t)
+	perCase := map[string]int{}
+	tip, _, err := tasks["ethereumTxDynamicFeeTC"].fees.get(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range got.list() {
+		perCase[s.Case]++
+		if err := s.row.check(ctx, env.MC, s); err != nil {
+			t.Error(err)
+		}
+		if s.Tx == nil {
+			continue
+		}
+		switch s.Type {
+		case types.TxTypeEthereumAccessList:
+			if s.Contract != (common.Address{}) && !listHas(s.Tx.AccessList(), s.Contract) {
+				t.Errorf("%s: the access list of %s lacks KVStore %s", s.Case, s.Tx.Hash().Hex(), s.Contract.Hex())
+			}
+		case types.TxTypeEthereumDynamicFee:
+			if s.Tx.GasTipCap().Cmp(tip) != 0 || s.Tx.GasFeeCap().Cmp(s.Tx.GasTipCap()) <= 0 {
+				t.Errorf("%s: %s has tip %s and cap %s; the node's tip is %s", s.Case, s.Tx.Hash().Hex(), s.Tx.GasTipCap(), s.Tx.GasFeeCap(), tip)
+			}
+		}
+	}
+	for name := range tasks {
+		if ok, _ := rec.get(name); ok < 15 || perCase[name] != ok {
+			t.Errorf("%s: %d successes, %d transactions seen; want 15 or more, one per success", name, ok, perCase[name])
+		}
+	}
+	t.Logf("%d transactions", len(got.list()))
+	if t.Failed() {
+		return
+	}
+	for name, task := range tasks {
+		t.Run(name, func(t *testing.T) {
+			task.action = func() int { return ethTransfer }
+			exactTransfer(t, ctx, env, task)
+		})
+	}
+	sweepBack(t, env.MC)
+}
+
+func listHas(l types.AccessList, a common.Address) bool {
+	for _, t := range l {
+		if t.Address == a {
+			return true
+		}
+	}
+	return false
+}
+
+// exactTransfer runs one transfer of task alone: the recipient gains the
+// value, the sender loses the value and gasUsed × the effective price.
+func exactTransfer(t *testing.T, ctx context.Context, env *Env, task *ethTask) {
+	c := env.MC
+	before, err := c.Client.BalancesAt(ctx, klay.Addresses(c.Accounts))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan *nativeShot, 1)
+	task.done = func(s *nativeShot) { ch <- s }
+	rec := newCounts()
+	iterate(ctx, task, rec)
+	var s *nativeShot
+	select {
+	case s = <-ch:
+	case <-ctx.Done():
+		t.Fatal("no verdict")
+	}
+	settle(t, env)
+	rec.failures(t)
+	if s.Err != nil {
+		t.Fatal(s.Err)
+	}
+	after, err := c.Client.BalancesAt(ctx, klay.Addresses(c.Accounts))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fee := s.Inc.Receipt.Fee()
+	for i, a := range c.Accounts {
+		got, want := new(big.Int).Sub(after[i], before[i]), new(big.Int)
+		switch a.Address {
+		case s.From.Address:
+			want.Neg(new(big.Int).Add(s.Value, fee))
+		case s.To:
+			want.Set(s.Value)
+		}
+		if got.Cmp(want) != 0 {
+			t.Errorf("%s: balance of %s moved %s peb, want %s (fee %s)", s.Case, a.Address.Hex(), got, want, fee)
+		}
+	}
+}

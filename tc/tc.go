@@ -129,6 +129,7 @@ func Builtin() *Registry {
 			scTokenTransferWithCheck(), scTokenTransfer2Step(), scNFTTransferWithCheck(), scNFTTransfer2Step()},
 		{mcValueTransfer(), scChainValueTransfer(), transferSignedTx()},
 		nativeFamily(),
+		ethereumFamily(),
 	} {
 		all = append(all, family...)
 	}
