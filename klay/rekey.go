@@ -1,6 +1,7 @@
 package klay
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"encoding/json"
@@ -143,7 +144,12 @@ func AccountPublicKey(ctx context.Context, c *Client, addr common.Address) (*ecd
 		if k.Key.X == nil || k.Key.Y == nil {
 			return nil, fmt.Errorf("account key of %s: public key without coordinates", addr.Hex())
 		}
-		return &ecdsa.PublicKey{Curve: crypto.S256(), X: k.Key.X.ToInt(), Y: k.Key.Y.ToInt()}, nil
+		raw := append([]byte{4}, common.LeftPadBytes(k.Key.X.ToInt().Bytes(), 32)...)
+		pub, err := crypto.UnmarshalPubkey(append(raw, common.LeftPadBytes(k.Key.Y.ToInt().Bytes(), 32)...))
+		if err != nil {
+			return nil, fmt.Errorf("account key of %s: %w", addr.Hex(), err)
+		}
+		return pub, nil
 	}
 	return nil, fmt.Errorf("account key of %s has type %d; klayslave sets only public keys", addr.Hex(), k.KeyType)
 }
@@ -161,11 +167,16 @@ func RecoverKey(ctx context.Context, c *Client, original *ecdsa.PrivateKey, maxS
 	k := original
 	for range maxSteps {
 		k = NextKey(k)
-		if k.PublicKey.X.Cmp(pub.X) == 0 && k.PublicKey.Y.Cmp(pub.Y) == 0 {
+		if SamePublicKey(&k.PublicKey, pub) {
 			return k, nil
 		}
 	}
 	return nil, fmt.Errorf("account %s: its key is none of the %d klayslave's account updates derive", addr.Hex(), maxSteps)
+}
+
+// SamePublicKey reports whether a and b are the same public key.
+func SamePublicKey(a, b *ecdsa.PublicKey) bool {
+	return a != nil && b != nil && bytes.Equal(crypto.FromECDSAPub(a), crypto.FromECDSAPub(b))
 }
 
 // SetKey makes k a's signing key (a recovered key, see RecoverKey).

@@ -23,7 +23,11 @@ start=$(date +%s)
 echo "devnet up took $(( $(date +%s) - start )) s"
 export KLAYSLAVE_DEVNET="$dir/network.json"
 
-go test -race -count=1 -timeout 20m ./...
+# checkptr off: Kaia's crypto/sha3 (xorInUnaligned) casts a slice to a
+# 168-byte array, and -race's checkptr kills the test binary whenever a
+# signed transaction's encoding over 136 bytes ends near its allocation's
+# end (memos, anchoring, deployments). The race detector itself stays on.
+go test -race -gcflags=all=-d=checkptr=0 -count=1 -timeout 20m ./...
 
 ./bin/devnet down --dir "$dir"
 (cd devnet && go test -v -count=1 -timeout 10m ./... 2>&1 | grep -E "^(--- |PASS|FAIL|ok|panic)|took|moved")

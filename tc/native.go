@@ -421,7 +421,7 @@ func (n *nativeTask) followKey(s *nativeShot, tk *klay.Ticket) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			pub, err := klay.AccountPublicKey(ctx, n.chain.chain.Client, s.From.Address)
-			if err == nil && pub != nil && pub.X.Cmp(s.NewKey.X) == 0 && pub.Y.Cmp(s.NewKey.Y) == 0 {
+			if err == nil && klay.SamePublicKey(pub, &s.NewKey.PublicKey) {
 				s.endKey(s.NewKey)
 				return
 			}

@@ -2,6 +2,7 @@ package tc
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"errors"
 	"fmt"
 	"math/big"
@@ -122,6 +123,10 @@ func TestNativeFamilyE2E(t *testing.T) {
 	env := mainChainEnv(t, spareNative, 8)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
+	original := map[common.Address]*ecdsa.PrivateKey{}
+	for _, a := range env.MC.Accounts {
+		original[a.Address] = a.PrivateKey()
+	}
 	var got shots
 	rec := newCounts()
 	tasks := map[string]*nativeTask{}
@@ -161,7 +166,7 @@ func TestNativeFamilyE2E(t *testing.T) {
 	}
 	first, _ := rec.get("newValueTransferWithCancelTC transfer first")
 	t.Logf("%d transactions; …WithCancelTC: a block took the transfer before the cancel %d times", len(got.list()), first)
-	checkKeys(t, env.MC)
+	checkKeys(t, env.MC, original)
 	if t.Failed() {
 		return
 	}
@@ -176,8 +181,9 @@ func TestNativeFamilyE2E(t *testing.T) {
 	sweepBack(t, env.MC)
 }
 
-// checkKeys: every account's key on chain is the one it signs with now.
-func checkKeys(t *testing.T, c *Chain) {
+// checkKeys: every account's key on chain is the one it signs with now,
+// and `klayslave sweep -run` would find it from the original key.
+func checkKeys(t *testing.T, c *Chain, original map[common.Address]*ecdsa.PrivateKey) {
 	t.Helper()
 	updated := 0
 	for _, a := range c.Accounts {
@@ -192,8 +198,12 @@ func checkKeys(t *testing.T, c *Chain) {
 			continue
 		}
 		updated++
-		if pub == nil || pub.X.Cmp(a.PrivateKey().X) != 0 || pub.Y.Cmp(a.PrivateKey().Y) != 0 {
+		if !klay.SamePublicKey(pub, &a.PrivateKey().PublicKey) {
 			t.Errorf("%s: the chain's key is not the one the account signs with", a.Address.Hex())
+		}
+		k, err := klay.RecoverKey(context.Background(), c.Client, original[a.Address], 1000)
+		if err != nil || klay.KeyHex(k) != klay.KeyHex(a.PrivateKey()) {
+			t.Errorf("%s: the key recovered from the original is not the one the account signs with (%v)", a.Address.Hex(), err)
 		}
 	}
 	t.Logf("%d of %d accounts have an updated key", updated, len(c.Accounts))
