@@ -10,7 +10,13 @@
 #     checks that `down` leaves no process behind.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export KLAYSLAVE_REQUIRE_LOCUST=1 KLAYSLAVE_REQUIRE_DEVNET=1 KLAYSLAVE_REQUIRE_SOLC=1
+export KLAYSLAVE_REQUIRE_LOCUST=1 KLAYSLAVE_REQUIRE_DEVNET=1 KLAYSLAVE_REQUIRE_SOLC=1 KLAYSLAVE_REQUIRE_CHROMIUM=1
+# -race turns on checkptr, which kills the process when Kaia's sha3 reads an
+# unaligned buffer near the end of its allocation as a [21]uint64 (it does,
+# on purpose, when it hashes a transaction with more than 136 bytes of
+# data for signing). Off for that one package, in this run and in the
+# binaries the e2e tests build.
+export GOFLAGS="${GOFLAGS:+$GOFLAGS }-gcflags=github.com/kaiachain/kaia/crypto/sha3=-d=checkptr=0"
 dir=${KLAYSLAVE_DEVNET_DIR:-/tmp/klayslave-devnet}
 
 bash scripts/lint.sh
@@ -23,11 +29,7 @@ start=$(date +%s)
 echo "devnet up took $(( $(date +%s) - start )) s"
 export KLAYSLAVE_DEVNET="$dir/network.json"
 
-# checkptr off: Kaia's crypto/sha3 (xorInUnaligned) casts a slice to a
-# 168-byte array, and -race's checkptr kills the test binary whenever a
-# signed transaction's encoding over 136 bytes ends near its allocation's
-# end (memos, anchoring, deployments). The race detector itself stays on.
-go test -race -gcflags=all=-d=checkptr=0 -count=1 -timeout 20m ./...
+go test -race -count=1 -timeout 20m ./...
 
 ./bin/devnet down --dir "$dir"
 (cd devnet && go test -v -count=1 -timeout 10m ./... 2>&1 | grep -E "^(--- |PASS|FAIL|ok|panic)|took|moved")

@@ -76,7 +76,7 @@ func ethereumFamily() []Case {
 	for _, r := range ethRows() {
 		out = append(out, Case{Name: r.name, Aliases: r.aliases, Family: "ethereum", NeedsChains: true,
 			Description: r.what + ": at random a transfer, a KVStore deployment or a KVStore.set call",
-			New:         func(ctx context.Context, env *Env) (Task, error) { return newEthTask(ctx, env.MC, r) }})
+			New:         func(ctx context.Context, env *Env) (Task, error) { return newEthTask(ctx, env, r) }})
 	}
 	return out
 }
@@ -115,14 +115,15 @@ type ethTask struct {
 	done func(*nativeShot)
 }
 
-func newEthTask(ctx context.Context, c *Chain, r ethRow) (*ethTask, error) {
+func newEthTask(ctx context.Context, env *Env, r ethRow) (*ethTask, error) {
+	c := env.MC
 	if err := needAccounts(c); err != nil {
 		return nil, err
 	}
 	e := &ethTask{row: r, names: namesOf(r.name), chain: newChainTx(c), fees: &feeCaps{c: c.Client}}
 	// The KVStore instance and both estimates, as the native family's.
 	n := &nativeTask{chain: e.chain}
-	if err := n.prepareKVStore(ctx); err != nil {
+	if err := n.prepareKVStore(ctx, env); err != nil {
 		return nil, fmt.Errorf("%s: %w", r.name, err)
 	}
 	e.kv, e.kvAddr, e.setGas = n.kv, n.kvAddr, n.setGas

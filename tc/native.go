@@ -176,7 +176,7 @@ func (r nativeRow) nativeCase(mode feeMode) Case {
 	}
 	return Case{
 		Name: name, Description: desc, Family: "native", NeedsChains: true, NeedsFeePayers: mode != senderPays,
-		New: func(ctx context.Context, env *Env) (Task, error) { return newNativeTask(ctx, env.MC, name, r, mode) },
+		New: func(ctx context.Context, env *Env) (Task, error) { return newNativeTask(ctx, env, name, r, mode) },
 	}
 }
 
@@ -224,7 +224,8 @@ type nativeShot struct {
 	endKey        func(*ecdsa.PrivateKey)
 }
 
-func newNativeTask(ctx context.Context, c *Chain, name string, r nativeRow, mode feeMode) (*nativeTask, error) {
+func newNativeTask(ctx context.Context, env *Env, name string, r nativeRow, mode feeMode) (*nativeTask, error) {
+	c := env.MC
 	if err := needAccounts(c); err != nil {
 		return nil, err
 	}
@@ -238,16 +239,17 @@ func newNativeTask(ctx context.Context, c *Chain, name string, r nativeRow, mode
 		}
 	}
 	if r.kvstore {
-		if err := n.prepareKVStore(ctx); err != nil {
+		if err := n.prepareKVStore(ctx, env); err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 	}
 	return n, nil
 }
 
-// prepareKVStore loads the KVStore contract, deploys the instance that
-// executions call (funder pays) and estimates deploy and set once.
-func (n *nativeTask) prepareKVStore(ctx context.Context) error {
+// prepareKVStore loads the KVStore contract, finds the instance that
+// executions call (given by -contracts, recorded, or deployed by the
+// funder: contractSet) and estimates deploy and set once.
+func (n *nativeTask) prepareKVStore(ctx context.Context, env *Env) error {
 	kv, err := loadKVStore()
 	if err != nil {
 		return err
@@ -262,9 +264,9 @@ func (n *nativeTask) prepareKVStore(ctx context.Context) error {
 	// Kaia charges native types 100 gas per payload byte, Ethereum's
 	// estimate 16: add the difference.
 	n.deployGas = klay.WithMargin(g) + uint64(len(kv.Bin))*params.TxDataGas
-	n.kvAddr, err = klay.Deploy(ctx, c.Client, c.Waiter, c.ChainID, c.Funder, kv.Bin)
+	n.kvAddr, err = newContractSet(env, c).ensure(ctx, contracts.KVStore, nil)
 	if err != nil {
-		return fmt.Errorf("deploying KVStore: %w", err)
+		return err
 	}
 	data := kv.mustPackSet(big.NewInt(1), big.NewInt(1))
 	g, err = c.Client.EstimateGas(ctx, klay.CallMsg{From: from, To: &n.kvAddr, Data: data})
@@ -674,9 +676,6 @@ func randomText(n int) []byte {
 	return b
 }
 
-// randomWord returns a random nonzero 64-bit number as a *big.Int.
-func randomWord() *big.Int { return new(big.Int).SetUint64(rand.Uint64() | 1) }
-
 // anchoringData returns the RLP of a type-0 anchoring (what a service
 // chain anchors of its block) with made-up hashes.
 func anchoringData() []byte {
@@ -691,7 +690,7 @@ func anchoringData() []byte {
 type kvStore struct{ *contracts.Contract }
 
 func loadKVStore() (*kvStore, error) {
-	c, err := contracts.Load("KVStore")
+	c, err := contracts.Load(contracts.KVStore)
 	if err != nil {
 		return nil, err
 	}

@@ -140,7 +140,7 @@ func checkDeployed(ctx context.Context, c *Chain, s *nativeShot) error {
 }
 
 // checkStored: KVStore's slot of the key holds the value written (keys are
-// random 64-bit numbers, so no other write touched it).
+// random 256-bit words, so no other write touched it).
 func checkStored(ctx context.Context, c *Chain, s *nativeShot) error {
 	if _, err := checkHeld(ctx, c, s); err != nil {
 		return err

@@ -57,7 +57,8 @@ func mainChainEnv(t *testing.T, spare, n int) *Env {
 	}
 	ch := &Chain{Name: "main", Client: c, ChainID: id, Funder: funder, Accounts: accs[:n], FeePayers: accs[n:]}
 	track(t, ch)
-	return &Env{MCEndpoint: d.MainChain.RPC, MC: ch}
+	// One KVStore per test, recorded in its own state directory.
+	return &Env{MCEndpoint: d.MainChain.RPC, MC: ch, StateDir: t.TempDir()}
 }
 
 // sweepBack returns the accounts' funds to the funder and fails when one

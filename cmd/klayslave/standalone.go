@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -60,7 +61,8 @@ loop:
 	if d := r.Dropped(); d > 0 {
 		fmt.Fprintf(stdout, "%d iterations dropped: no user was free when they were due (raise -users, or lower -max-rps)\n", d)
 	}
-	if err := s.finish(); err != nil {
+	rerr := s.writeReport(stdout)
+	if err := errors.Join(rerr, s.finish()); err != nil {
 		return err
 	}
 	if total.Requests > 0 {
