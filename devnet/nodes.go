@@ -90,6 +90,9 @@ func commonArgs(dataDir string, p2p, rpcPort, wsPort int) []string {
 		// after a few saturation runs, and replaying it on restart kept the
 		// EN from answering within the 30 s `up` waits.
 		"--txpool.journal", "",
+		// Take chain-data anchoring transactions sent over RPC (the
+		// newChainDataAnchoringTC cases); Kaia refuses them by default.
+		"--txpool.allow-local-anchortx",
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math/big"
 	"regexp"
+	"sync/atomic"
 	"time"
 
 	"github.com/kaiachain/kaia/blockchain/types"
@@ -21,46 +22,70 @@ const TransferGas = 21000
 
 // Account is a key, its address and its nonce manager. Its String and
 // GoString print the address only, so that logging an Account never leaks
-// the key.
+// the key. The signing key may change (an account update, see rekey.go);
+// the address never does.
 type Account struct {
-	key     *ecdsa.PrivateKey
+	key     atomic.Pointer[ecdsa.PrivateKey]
 	Address common.Address
 	Nonce   *NonceManager
+	rekey   keyChange
 }
 
 // NewAccount returns the account of key; src (usually the *Client) is where
 // its nonce manager resyncs from.
 func NewAccount(key *ecdsa.PrivateKey, src NonceSource) *Account {
 	addr := KeyAddress(key)
-	return &Account{key: key, Address: addr, Nonce: NewNonceManager(addr, src)}
+	a := &Account{Address: addr, Nonce: NewNonceManager(addr, src)}
+	a.key.Store(key)
+	return a
 }
 
-// PrivateKey returns the account's key, for signing other transaction types.
-func (a *Account) PrivateKey() *ecdsa.PrivateKey { return a.key }
+// PrivateKey returns the account's current signing key, for signing other
+// transaction types.
+func (a *Account) PrivateKey() *ecdsa.PrivateKey { return a.key.Load() }
 
 func (a *Account) String() string   { return a.Address.Hex() }
 func (a *Account) GoString() string { return "klay.Account{" + a.Address.Hex() + "}" }
 
 // Sign signs tx for chainID with the most permissive signer of Kaia v1.0.3
-// (EIP-155 for legacy transactions).
+// (EIP-155 for legacy transactions). While an account update of a awaits
+// its block it fails with ErrKeyChanging: either key could be the wrong one.
 func (a *Account) Sign(tx *types.Transaction, chainID *big.Int) (*types.Transaction, error) {
+	if a.KeyChanging() {
+		return nil, fmt.Errorf("%s: %w", a.Address.Hex(), ErrKeyChanging)
+	}
 	// In place, as Kaia's own senders do: SignTx would copy the transaction
 	// for every signature, a cost paid per iteration at full load.
-	if err := tx.SignWithKeys(types.LatestSignerForChainID(chainID), []*ecdsa.PrivateKey{a.key}); err != nil {
+	if err := tx.SignWithKeys(types.LatestSignerForChainID(chainID), []*ecdsa.PrivateKey{a.PrivateKey()}); err != nil {
 		return nil, err
 	}
 	return tx, nil
 }
 
-// SignTransfer builds and signs a legacy value transfer.
+// SignTransfer builds and signs a value transfer of TransferGas: legacy,
+// or, once an account update gave the account a key of its own (Kaia takes
+// legacy transactions only from accounts with their original key), a
+// TxTypeValueTransfer of the same gas.
 func (a *Account) SignTransfer(chainID *big.Int, nonce uint64, to common.Address, value, gasPrice *big.Int) (*types.Transaction, error) {
-	return a.Sign(types.NewTransaction(nonce, to, value, TransferGas, gasPrice, nil), chainID)
+	if !a.Decoupled() {
+		return a.Sign(types.NewTransaction(nonce, to, value, TransferGas, gasPrice, nil), chainID)
+	}
+	tx, err := types.NewTransactionWithMap(types.TxTypeValueTransfer, map[types.TxValueKeyType]interface{}{
+		types.TxValueKeyNonce: nonce, types.TxValueKeyFrom: a.Address, types.TxValueKeyTo: to,
+		types.TxValueKeyAmount: value, types.TxValueKeyGasLimit: uint64(TransferGas), types.TxValueKeyGasPrice: gasPrice,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a.Sign(tx, chainID)
 }
 
 // WithSource returns a copy of a with a fresh nonce manager over src (for
 // another chain or another client).
 func (a *Account) WithSource(src NonceSource) *Account {
-	return NewAccount(a.key, src)
+	b := &Account{Address: a.Address, Nonce: NewNonceManager(a.Address, src)}
+	b.SetKey(a.PrivateKey())
+	return b
 }
 
 var secp256k1N = crypto.S256().Params().N

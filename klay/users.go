@@ -79,6 +79,10 @@ func (u *Users) StateDir() string {
 	return filepath.Dir(u.StateFile)
 }
 
+// maxKeyUpdates bounds how many account updates of one account a
+// recovery follows (one per block at most: 18 hours of 1-second blocks).
+const maxKeyUpdates = 1 << 16
+
 // ErrNoRunState is returned by SweepRun when no state file names the run.
 var ErrNoRunState = errors.New("no state file for this run")
 
@@ -134,6 +138,17 @@ func sweepState(ctx context.Context, dir string, st RunState,
 	accs, err := st.Accounts(k, c)
 	if err != nil {
 		return nil, err
+	}
+	// An account update (newAccountUpdateTC) moved some accounts to keys
+	// derived from their own: find the one each signs with now.
+	for _, a := range accs {
+		nk, err := RecoverKey(ctx, c, a.PrivateKey(), maxKeyUpdates)
+		if err != nil {
+			return nil, err
+		}
+		if nk != a.PrivateKey() {
+			a.SetKey(nk)
+		}
 	}
 	if opts.Label == "" {
 		opts.Label = st.Chain

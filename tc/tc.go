@@ -62,6 +62,9 @@ type Chain struct {
 	Funder *klay.Account
 	// Accounts are this worker's funded test accounts.
 	Accounts []*klay.Account
+	// FeePayers are funded accounts that only sign as fee payers of
+	// fee-delegated transactions; set when a case has NeedsFeePayers.
+	FeePayers []*klay.Account
 	// Lanes send the test accounts' transactions (one lane per account)
 	// and follow each to its block.
 	Lanes *klay.Lanes
@@ -84,8 +87,21 @@ type Case struct {
 	// NeedsChains: the case sends transactions, so klayslave checks both
 	// chains, creates and funds test accounts before New (Env.MC, Env.SC).
 	NeedsChains bool
+	// NeedsFeePayers: the case sends fee-delegated transactions, so
+	// klayslave also funds (and sweeps) fee-payer accounts (Chain.FeePayers).
+	NeedsFeePayers bool
 	// New prepares the case once, before the load starts.
 	New func(ctx context.Context, env *Env) (Task, error)
+}
+
+// unsupported says why klayslave cannot run a kaia-load-tester case it
+// knows by name, and what to do instead.
+func unsupported(name string) (string, bool) {
+	switch name {
+	case "newAccountCreationTC":
+		return "Kaia v1.0.3 has no TxTypeAccountCreation, so it cannot run; remove it from -tc (newAccountUpdateTC covers account keys)", true
+	}
+	return "", false
 }
 
 // Registry finds test cases by name or alias.
@@ -118,6 +134,8 @@ func Builtin() *Registry {
 		{mcValueTransfer(), scChainValueTransfer(), transferSignedTx()},
 		tokenCases(),
 		execCases(),
+		nativeFamily(),
+		ethereumFamily(),
 	} {
 		all = append(all, family...)
 	}
@@ -159,6 +177,9 @@ func (r *Registry) Parse(list string) ([]Case, error) {
 			continue
 		}
 		c, ok := r.Lookup(name)
+		if why, no := unsupported(name); !ok && no {
+			return nil, fmt.Errorf("test case %q: %s", name, why)
+		}
 		if !ok {
 			return nil, fmt.Errorf("unknown test case %q in -tc; valid names: %s", name, strings.Join(r.Names(), ", "))
 		}

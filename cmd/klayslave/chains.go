@@ -27,7 +27,10 @@ type side struct {
 	url     string
 	urlFlag string
 	users   int
-	chainID *big.Int // expected, from -mcChainId; nil: any
+	// feePayers are funded beside the users when a case sends
+	// fee-delegated transactions (tc.Chain.FeePayers).
+	feePayers int
+	chainID   *big.Int // expected, from -mcChainId; nil: any
 
 	wsURL  string // new heads; "" derives it from url
 	client *klay.Client
@@ -85,7 +88,7 @@ func (s *side) connect(ctx context.Context, charge *big.Int, pool int) error {
 	s.funder = klay.NewAccount(key, s.client)
 	return klay.Preflight(ctx, s.client, klay.PreflightConfig{
 		Label: s.label, URLFlag: s.urlFlag, Funder: s.funder.Address,
-		Users: s.users, Charge: charge, ExpectedChainID: s.chainID,
+		Users: s.users + s.feePayers, Charge: charge, ExpectedChainID: s.chainID,
 	})
 }
 
@@ -118,7 +121,7 @@ func (s *side) scan(ctx context.Context, o *options, log *slog.Logger, rep *repo
 // `klayslave sweep -run` finds a crashed run's accounts) and funds them.
 func (s *side) fund(ctx context.Context, runID, logDir string, charge *big.Int, progress io.Writer, log *slog.Logger) error {
 	u, err := klay.PrepareUsers(ctx, s.client, s.funder.PrivateKey(), klay.UsersConfig{
-		Chain: s.short, RunID: runID, Count: s.users, Charge: charge, LogDir: logDir,
+		Chain: s.short, RunID: runID, Count: s.users + s.feePayers, Charge: charge, LogDir: logDir,
 		Fund: klay.FundOptions{Progress: progress, Label: s.label, Logger: log, Waiter: s.scanner},
 	})
 	if u != nil {
@@ -130,7 +133,10 @@ func (s *side) fund(ctx context.Context, runID, logDir string, charge *big.Int, 
 	log.Info("funded test accounts", "chain", s.label, "accounts", u.Funding.Accounts, "KLAY each", klay.FormatKLAY(charge),
 		"elapsed", u.Funding.Elapsed.Round(time.Millisecond), "funder", s.funder.Address.Hex())
 	s.chain = &tc.Chain{Name: map[string]string{"mc": "main", "sc": "service"}[s.short], Client: s.client,
-		ChainID: new(big.Int).SetUint64(u.State.ChainID), Funder: s.funder, Accounts: u.Accounts, Waiter: s.scanner}
+		ChainID: new(big.Int).SetUint64(u.State.ChainID), Funder: s.funder, Accounts: u.Accounts[:s.users], Waiter: s.scanner}
+	if s.feePayers > 0 {
+		s.chain.FeePayers = u.Accounts[s.users:]
+	}
 	return nil
 }
 
@@ -175,14 +181,17 @@ func logSweep(log *slog.Logger, label, funder string, res *klay.SweepResult) {
 
 // chainSetup connects to both chains, checks them, starts their block
 // scanners under scanCtx, and funds the test accounts of a new run, both
-// chains at once.
-func chainSetup(ctx, scanCtx context.Context, o *options, runID string, pool int, progress io.Writer, log *slog.Logger, rep *report.Recorder) ([]*side, error) {
+// chains at once; with feePayers, as many fee-payer accounts again.
+func chainSetup(ctx, scanCtx context.Context, o *options, runID string, pool int, feePayers bool, progress io.Writer, log *slog.Logger, rep *report.Recorder) ([]*side, error) {
 	charge, err := klay.ParseKLAY(o.charge)
 	if err != nil {
 		return nil, usagef("-charge: %v; give KLAY per test account, e.g. -charge 10", err)
 	}
 	ss := sides(o)
 	for _, s := range ss {
+		if feePayers {
+			s.feePayers = s.users
+		}
 		if err := s.connect(ctx, charge, pool); err != nil {
 			return nil, err
 		}

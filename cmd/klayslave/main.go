@@ -185,7 +185,7 @@ func prepare(ctx context.Context, name string, args []string, standalone bool, s
 		// transactions to their blocks while the run drains.
 		scanCtx, stopScan := context.WithCancel(context.WithoutCancel(ctx))
 		s.stopScan = stopScan
-		if err := s.setupChains(ctx, scanCtx, env, pool); err != nil {
+		if err := s.setupChains(ctx, scanCtx, env, pool, needsFeePayers(cases)); err != nil {
 			stopScan()
 			s.close()
 			s.closeMetrics()
@@ -233,10 +233,19 @@ func needsChains(cases []tc.Case) bool {
 	return false
 }
 
+func needsFeePayers(cases []tc.Case) bool {
+	for _, c := range cases {
+		if c.NeedsFeePayers {
+			return true
+		}
+	}
+	return false
+}
+
 // setupChains checks both chains, funds this run's test accounts and fills
 // env. From here on the log also goes to a file named by the funder's
 // address.
-func (s *session) setupChains(ctx, scanCtx context.Context, env *tc.Env, pool int) error {
+func (s *session) setupChains(ctx, scanCtx context.Context, env *tc.Env, pool int, feePayers bool) error {
 	o := s.o
 	runID := o.runID
 	if runID == "" {
@@ -252,7 +261,7 @@ func (s *session) setupChains(ctx, scanCtx context.Context, env *tc.Env, pool in
 	}
 	s.log.Info("setting up test accounts", "run", runID, "mc users", o.numMcUser, "sc users", o.numScUser)
 	var err error
-	s.sides, err = chainSetup(ctx, scanCtx, o, runID, pool, s.stderr, s.log, s.report)
+	s.sides, err = chainSetup(ctx, scanCtx, o, runID, pool, feePayers, s.stderr, s.log, s.report)
 	if err != nil {
 		if len(s.sides) > 0 && !o.noSweep {
 			s.log.Info("returning what was funded before the failure")
