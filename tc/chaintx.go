@@ -42,6 +42,19 @@ func (c *chainTx) from() *klay.Account { return c.chain.Lanes.Pick() }
 // on from's lane; an "underpriced" answer refreshes the price and tries
 // once more. With an unknown outcome it returns the ticket and the error.
 func (c *chainTx) send(ctx context.Context, from *klay.Account, mk func(nonce uint64, gasPrice *big.Int) (*types.Transaction, error)) (*klay.Ticket, error) {
+	return c.sendSigned(ctx, from, func(nonce uint64, gp *big.Int) (*types.Transaction, error) {
+		tx, err := mk(nonce, gp)
+		if err != nil {
+			return nil, err
+		}
+		return from.Sign(tx, c.chain.ChainID)
+	})
+}
+
+// sendSigned is send for transactions mk signs itself (fee delegation
+// needs a second signature after the sender's). It waits, bounded by ctx,
+// while an account update of from awaits its block.
+func (c *chainTx) sendSigned(ctx context.Context, from *klay.Account, mk func(nonce uint64, gasPrice *big.Int) (*types.Transaction, error)) (*klay.Ticket, error) {
 	lane := c.chain.Lanes.Lane(from.Address)
 	if lane == nil {
 		return nil, fmt.Errorf("%s is not a test account of the %s chain", from.Address.Hex(), c.chain.Name)
@@ -52,11 +65,10 @@ func (c *chainTx) send(ctx context.Context, from *klay.Account, mk func(nonce ui
 			return nil, err
 		}
 		tk, err := lane.Send(ctx, func(nonce uint64) (*types.Transaction, error) {
-			tx, err := mk(nonce, gp)
-			if err != nil {
+			if err := from.WaitKey(ctx); err != nil {
 				return nil, err
 			}
-			return from.Sign(tx, c.chain.ChainID)
+			return mk(nonce, gp)
 		})
 		if klay.OutcomeOf(err) == klay.Underpriced && attempt == 0 {
 			c.price.Refresh(gp)

@@ -458,33 +458,6 @@ func (n *nativeTask) sendTransfer(ctx context.Context, s *nativeShot, pair *canc
 	return nil
 }
 
-// sendSigned is chainTx.send for transactions mk signs itself (fee
-// delegation needs a second signature after the sender's). It waits,
-// bounded by ctx, while an account update of from awaits its block.
-func (c *chainTx) sendSigned(ctx context.Context, from *klay.Account, mk func(nonce uint64, gasPrice *big.Int) (*types.Transaction, error)) (*klay.Ticket, error) {
-	lane := c.chain.Lanes.Lane(from.Address)
-	if lane == nil {
-		return nil, fmt.Errorf("%s is not a test account of the %s chain", from.Address.Hex(), c.chain.Name)
-	}
-	for attempt := 0; ; attempt++ {
-		gp, err := c.price.Get(ctx)
-		if err != nil {
-			return nil, err
-		}
-		tk, err := lane.Send(ctx, func(nonce uint64) (*types.Transaction, error) {
-			if err := from.WaitKey(ctx); err != nil {
-				return nil, err
-			}
-			return mk(nonce, gp)
-		})
-		if klay.OutcomeOf(err) == klay.Underpriced && attempt == 0 {
-			c.price.Refresh(gp)
-			continue
-		}
-		return tk, err
-	}
-}
-
 // cancelPair decides a …WithCancelTC iteration: a value transfer and a
 // cancel of the same nonce. The cancel normally replaces the transfer in
 // the pool, and a block holds the cancel: success. A block may take the
