@@ -56,19 +56,16 @@ func New(endpoint string, hc *http.Client) (*Client, error) {
 		hc = http.DefaultClient
 	}
 	c := &Client{url: u, http: hc, header: http.Header{"Content-Type": {"application/json"}}}
-	c.bufs.New = func() any { return &Buffer{b: make([]byte, 0, 4096)} }
+	c.bufs.New = func() any { return &Buffer{B: make([]byte, 0, 4096)} }
 	return c, nil
 }
 
 // URL returns the endpoint.
 func (c *Client) URL() string { return c.url.String() }
 
-// Buffer is a reusable byte buffer: a request body is appended into it and
+// Buffer is a reusable byte buffer: a request body is appended into B, or
 // a response read into it.
-type Buffer struct{ b []byte }
-
-// Bytes returns the buffer's contents.
-func (b *Buffer) Bytes() []byte { return b.b }
+type Buffer struct{ B []byte }
 
 // Get returns a buffer from the client's pool; give it back with Put.
 func (c *Client) Get() *Buffer { return c.bufs.Get().(*Buffer) }
@@ -76,10 +73,10 @@ func (c *Client) Get() *Buffer { return c.bufs.Get().(*Buffer) }
 // Put returns a buffer to the pool. Large buffers (a block with many
 // transactions) are dropped, so that the pool does not keep them all.
 func (c *Client) Put(b *Buffer) {
-	if cap(b.b) > 1<<20 {
+	if cap(b.B) > 1<<20 {
 		return
 	}
-	b.b = b.b[:0]
+	b.B = b.B[:0]
 	c.bufs.Put(b)
 }
 
@@ -133,16 +130,16 @@ func (c *Client) Do(ctx context.Context, body []byte, buf *Buffer) (n int64, res
 	if err != nil {
 		return 0, nil, err
 	}
-	buf.b, err = readAll(resp.Body, buf.b[:0], resp.ContentLength)
+	buf.B, err = readAll(resp.Body, buf.B[:0], resp.ContentLength)
 	resp.Body.Close()
-	n = int64(len(buf.b))
+	n = int64(len(buf.B))
 	if err != nil {
 		return n, nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
 		return n, nil, fmt.Errorf("HTTP %d", resp.StatusCode)
 	}
-	result, err = Result(buf.b)
+	result, err = Result(buf.B)
 	return n, result, err
 }
 

@@ -108,7 +108,8 @@ func NewRegistry(cases ...Case) *Registry {
 func Builtin() *Registry {
 	var all []Case
 	for _, family := range [][]Case{
-		{noop(), rpcPing()},
+		{noop()},
+		reads(),
 		{scValueTransfer(), scValueTransferWithCheck(), scValueTransferFallback(), scTokenTransfer(),
 			scTokenTransferWithCheck(), scTokenTransfer2Step(), scNFTTransferWithCheck(), scNFTTransfer2Step()},
 		{mcValueTransfer(), scChainValueTransfer(), transferSignedTx()},
