@@ -56,12 +56,12 @@ type readRow struct {
 func readRows() []readRow {
 	return []readRow{
 		{name: "rpcPing", desc: "klay_blockNumber to -mcEndpoint; the answer must be a block number",
-			bodies: fixed(jsonrpc.Body("klay_blockNumber")),
+			bodies: oneBody(jsonrpc.Body("klay_blockNumber")),
 			check:  func(_ *readSetup, _ uint64, res []byte) error { _, err := jsonrpc.Uint64(res); return err }},
 		{name: "readBlockNumber", desc: "klay_blockNumber: a positive number, not behind the head seen at set-up",
-			needs: needHead, bodies: fixed(jsonrpc.Body("klay_blockNumber")), check: checkBlockNumber},
+			needs: needHead, bodies: oneBody(jsonrpc.Body("klay_blockNumber")), check: checkBlockNumber},
 		{name: "readGasPrice", desc: "klay_gasPrice: a positive price (any price; never compared with 750 gkei)",
-			bodies: fixed(jsonrpc.Body("klay_gasPrice")), check: checkGasPrice},
+			bodies: oneBody(jsonrpc.Body("klay_gasPrice")), check: checkGasPrice},
 		{name: "readGetBlockByNumber", desc: "klay_getBlockByNumber of a random block up to the head: its number and hash",
 			needs: needHead, next: randomBlock("klay_getBlockByNumber", ",false"), check: checkBlock},
 		{name: "readGetBlockWithConsensusInfoByNumber", desc: "klay_getBlockWithConsensusInfoByNumber of a random block up to the head: its number and hash",
@@ -105,7 +105,7 @@ func reads() []Case {
 	return out
 }
 
-func fixed(body []byte) func(*readSetup) [][]byte {
+func oneBody(body []byte) func(*readSetup) [][]byte {
 	return func(*readSetup) [][]byte { return [][]byte{body} }
 }
 

@@ -1,0 +1,59 @@
+package tc
+
+// Preset is a named mix of test cases with their weights, as Kaia's QA
+// runs them: -tc=reads runs the preset's cases in one worker, each given
+// its weight's share of the iterations.
+type Preset struct {
+	Name        string
+	Description string
+	Cases       []Weighted
+}
+
+// Weighted is a case name with its weight in a mix.
+type Weighted struct {
+	Name   string
+	Weight int
+}
+
+// nativeTypes are kaia-load-tester's names of the Kaia transaction types:
+// each plain form, then its fee-delegated and fee-delegated-with-ratio
+// forms where Kaia has them.
+var nativeTypes = []string{
+	"newValueTransferTC", "newValueTransferMemoTC", "newValueTransferSmallMemoTC", "newValueTransferLargeMemoTC",
+	"newAccountUpdateTC", "newSmartContractDeployTC", "newSmartContractExecutionTC", "newCancelTC",
+	"newValueTransferWithCancelTC", "newChainDataAnchoringTC",
+	"newFeeDelegatedValueTransferTC", "newFeeDelegatedValueTransferWithRatioTC",
+	"newFeeDelegatedValueTransferMemoTC", "newFeeDelegatedValueTransferMemoWithRatioTC",
+	"newFeeDelegatedAccountUpdateTC", "newFeeDelegatedAccountUpdateWithRatioTC",
+	"newFeeDelegatedSmartContractDeployTC", "newFeeDelegatedSmartContractDeployWithRatioTC",
+	"newFeeDelegatedSmartContractExecutionTC", "newFeeDelegatedSmartContractExecutionWithRatioTC",
+	"newFeeDelegatedCancelTC", "newFeeDelegatedCancelWithRatioTC",
+	"newFeeDelegatedChainDataAnchoringTC", "newFeeDelegatedChainDataAnchoringWithRatioTC",
+}
+
+// presets is the table of shipped mixes.
+func presets() []Preset {
+	return []Preset{
+		{Name: "signedTransfers", Description: "legacy signed transfers alone",
+			Cases: []Weighted{{"transferSignedTx", 1}}},
+		{Name: "tokens", Description: "ERC-20 and ERC-721 transfers, one to one",
+			Cases: []Weighted{{"erc20TransferTC", 1}, {"erc721TransferTC", 1}}},
+		// Kaia QA's five-read mix is not published with kaia-load-tester;
+		// these five reads carry its 60:10:40:10:20 weights.
+		{Name: "reads", Description: "five reads weighted 60:10:40:10:20",
+			Cases: []Weighted{{"readGasPrice", 60}, {"readBlockNumber", 10}, {"readGetBlockByNumber", 40},
+				{"readGetAccount", 10}, {"readGetStorageAt", 20}}},
+		{Name: "internalTx", Description: "internal transactions: a contract that pays out, and one that mints",
+			Cases: []Weighted{{"internalTxTC", 1}, {"internalTxMintNFTTC", 1}}},
+		{Name: "nativeTypes", Description: "every Kaia transaction type, plain and fee-delegated, equally",
+			Cases: equal(nativeTypes)},
+	}
+}
+
+func equal(names []string) []Weighted {
+	out := make([]Weighted, len(names))
+	for i, n := range names {
+		out[i] = Weighted{n, 1}
+	}
+	return out
+}
