@@ -3,7 +3,7 @@
 GO      ?= go
 DEVNET  ?= /tmp/klayslave-devnet
 
-.PHONY: build devnet demo test lint bench clean
+.PHONY: build devnet demo test lint bench clean contracts
 
 build:
 	$(GO) build -o bin/klayslave ./cmd/klayslave
@@ -21,6 +21,10 @@ test: build devnet
 
 lint:
 	bash scripts/lint.sh
+
+# Regenerate contracts/<Name>.json from contracts/src/*.sol with the pinned solc.
+contracts:
+	bash scripts/contracts.sh
 
 bench: build
 	bash bench/run.sh

@@ -1,13 +1,19 @@
 // Package contracts carries the ABI and bytecode of the contracts klayslave
-// deploys and calls: Kaia's bridge and its bridge-compatible ERC-20 and
-// ERC-721 (ServiceChainToken, ServiceChainNFT), taken from
-// github.com/kaiachain/kaia@v1.0.3.
+// deploys and calls.
 //
-// The JSON files are build artifacts written by devnet/cmd/genartifacts,
-// because Kaia's generated bindings need a linker flag that the main module
-// must not need. Regenerate with:
+// Kaia's bridge and its bridge-compatible ERC-20 and ERC-721 (Bridge,
+// ServiceChainToken, ServiceChainNFT) are taken from
+// github.com/kaiachain/kaia@v1.0.3. Their JSON files are build artifacts
+// written by devnet/cmd/genartifacts, because Kaia's generated bindings need
+// a linker flag that the main module must not need. Regenerate with:
 //
 //	cd devnet && go run -ldflags=-checklinkname=0 ./cmd/genartifacts ../contracts
+//
+// klayslave's own load contracts (the catalogue's tokens and execution-heavy
+// cases) have their Solidity sources in src/ and are compiled by the solc
+// pinned in solc/package-lock.json. Regenerate with `make contracts`
+// (scripts/contracts.sh); TestArtifactsMatchSources checks the JSON files
+// are what the sources compile to.
 package contracts
 
 import (
@@ -35,7 +41,20 @@ const (
 	Bridge            = "Bridge"
 	ServiceChainToken = "ServiceChainToken"
 	ServiceChainNFT   = "ServiceChainNFT"
+
+	// Compiled from src/ (see the package comment).
+	ERC20         = "KlayslaveERC20"
+	ERC721        = "KlayslaveERC721"
+	CPUHeavy      = "CPUHeavy"
+	KVStore       = "KVStore"
+	InternalTx    = "InternalTx"
+	LargeCalldata = "LargeCalldata"
 )
+
+// Own lists the contracts compiled from src/.
+func Own() []string {
+	return []string{ERC20, ERC721, CPUHeavy, KVStore, InternalTx, LargeCalldata}
+}
 
 // Load parses one shipped contract by name.
 func Load(name string) (*Contract, error) {

@@ -10,10 +10,12 @@
 #     checks that `down` leaves no process behind.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export KLAYSLAVE_REQUIRE_LOCUST=1 KLAYSLAVE_REQUIRE_DEVNET=1
+export KLAYSLAVE_REQUIRE_LOCUST=1 KLAYSLAVE_REQUIRE_DEVNET=1 KLAYSLAVE_REQUIRE_SOLC=1
 dir=${KLAYSLAVE_DEVNET_DIR:-/tmp/klayslave-devnet}
 
 bash scripts/lint.sh
+# The pinned solc, for the test that the contract artifacts match src/.
+bash scripts/contracts.sh --deps
 
 trap './bin/devnet down --dir "$dir" >/dev/null 2>&1 || true' EXIT
 start=$(date +%s)
