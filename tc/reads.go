@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/big"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -321,15 +322,15 @@ func (s *readSetup) mine(ctx context.Context, env *Env) error {
 	return nil
 }
 
-// deploy deploys the read-target contract (a ServiceChainToken owned by the
-// funder) and records the answers of the contract reads.
+// deploy deploys the read-target contract (an ERC-20 whose supply the
+// funder holds) and records the answers of the contract reads.
 func (s *readSetup) deploy(ctx context.Context, env *Env, c *klay.Client) error {
 	mc := env.MC
-	tok, err := contracts.Load(contracts.ServiceChainToken)
+	tok, err := contracts.Load(contracts.ERC20)
 	if err != nil {
 		return err
 	}
-	code, err := tok.DeployData(mc.Funder.Address)
+	code, err := tok.DeployData(new(big.Int).Exp(big.NewInt(10), big.NewInt(24), nil))
 	if err != nil {
 		return err
 	}
