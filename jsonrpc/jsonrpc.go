@@ -55,6 +55,17 @@ func New(endpoint string, hc *http.Client) (*Client, error) {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
+	if tr, ok := hc.Transport.(*http.Transport); ok && hc.Timeout > 0 {
+		// A client-wide Timeout costs every request a deadline context,
+		// registered with (and removed from) the iteration's context under
+		// its lock: with hundreds of users that lock is contended. The
+		// transport's header timeout bounds the wait for an answer without
+		// it; the body of a small answer follows its headers, and a stop
+		// cancels the call in any case.
+		tr = tr.Clone()
+		tr.ResponseHeaderTimeout = hc.Timeout
+		hc = &http.Client{Transport: tr, CheckRedirect: hc.CheckRedirect, Jar: hc.Jar}
+	}
 	c := &Client{url: u, http: hc, header: http.Header{"Content-Type": {"application/json"}}}
 	c.bufs.New = func() any { return &Buffer{B: make([]byte, 0, 4096)} }
 	return c, nil
