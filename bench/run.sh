@@ -21,6 +21,9 @@ mkdir -p "$OUT"
 echo "== pacing and per-request cost: go test -run='^\$' -bench=. -benchtime=1x ./runner"
 go test -run='^$' -bench=. -benchtime=1x ./runner
 
+echo "== reads against a local JSON-RPC sink, klayslave vs a plain net/http loop: go test -run='^\$' -bench=Reads/ -benchtime=1x ./bench/reads"
+go test -run='^$' -bench=Reads/ -benchtime=1x ./bench/reads
+
 [ "$CEILING" = 1 ] || exit 0
 
 # devnet_up says whether the devnet answers; it never starts or stops it

@@ -64,6 +64,7 @@ func New(endpoint string, hc *http.Client) (*Client, error) {
 		// cancels the call in any case.
 		tr = tr.Clone()
 		tr.ResponseHeaderTimeout = hc.Timeout
+		tr.DisableCompression = true // as NewTransport
 		hc = &http.Client{Transport: tr, CheckRedirect: hc.CheckRedirect, Jar: hc.Jar}
 	}
 	c := &Client{url: u, http: hc, header: http.Header{"Content-Type": {"application/json"}}}
@@ -123,12 +124,12 @@ func (c *Client) Call(ctx context.Context, body []byte, check Check) (int64, err
 // "result" member, valid until buf is reused.
 func (c *Client) Do(ctx context.Context, body []byte, buf *Buffer) (n int64, result []byte, err error) {
 	req := &http.Request{
-		Method:        http.MethodPost,
-		URL:           c.url,
-		Proto:         "HTTP/1.1",
-		ProtoMajor:    1,
-		ProtoMinor:    1,
-		Header:        c.header,
+		Method:     http.MethodPost,
+		URL:        c.url,
+		Proto:      "HTTP/1.1",
+		ProtoMajor: 1,
+		ProtoMinor: 1,
+		Header:     c.header,
 		// An in-memory reader that net/http knows: it then writes headers
 		// and body in one go. Any other reader makes it flush the headers
 		// first: two writes, two packets, two reads on the node's side.

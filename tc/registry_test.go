@@ -27,8 +27,8 @@ func TestParseWeights(t *testing.T) {
 		"rpcPing:+2":     `weight "+2" of rpcPing`,
 		"rpcPing:1.5":    `weight "1.5" of rpcPing`,
 		"rpcPing:10001":  `weight "10001" of rpcPing`,
-		"nope":           `unknown test case or preset "nope" in -tc; test cases: mcValueTransferTc, noop,`,
-		"preset:rpcPing": `unknown test case or preset "preset:rpcPing"`,
+		"nope":           `unknown test case "nope" in -tc; valid names: mcValueTransferTc, noop,`,
+		"preset:rpcPing": `unknown test case "preset:rpcPing"`,
 		"reads:2":        "preset reads takes no weight",
 		" , ":            "-tc names no test case",
 	} {

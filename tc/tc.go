@@ -219,7 +219,7 @@ func (r *Registry) Parse(list string) ([]Case, error) {
 		}
 		p, ok := r.Preset(strings.TrimPrefix(name, "preset:"))
 		if !ok {
-			return nil, fmt.Errorf("unknown test case or preset %q in -tc; test cases: %s; presets: %s (see 'klayslave list')",
+			return nil, fmt.Errorf("unknown test case %q in -tc; valid names: %s; presets: %s (see 'klayslave list')",
 				name, strings.Join(r.Names(), ", "), strings.Join(r.presetNames(), ", "))
 		}
 		if weight != 0 {
