@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# make bench: the pacing benchmarks, then, when the devnet is up, the node
+# make bench: the pacing benchmarks, the CPU cost of a signed iteration
+# (bench/sendcost), then, when the devnet is up, the node
 # ceiling (bench/ceiling: pre-signed transfers, counted from blocks) for
 # DURATION through the EN and then straight to the CN, one after the other.
 #
@@ -23,6 +24,9 @@ go test -run='^$' -bench=. -benchtime=1x ./runner
 
 echo "== reads against a local JSON-RPC sink, klayslave vs a plain net/http loop: go test -run='^\$' -bench=Reads/ -benchtime=1x ./bench/reads"
 go test -run='^$' -bench=Reads/ -benchtime=1x ./bench/reads
+
+echo "== CPU per signed iteration without a node, against Kaia's bare build+sign: go test -bench . ./bench/sendcost"
+go test -run='^$' -bench=Iteration -benchtime="${SENDCOST_N:-30000x}" ./bench/sendcost
 
 [ "$CEILING" = 1 ] || exit 0
 

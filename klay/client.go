@@ -44,6 +44,9 @@ type Client struct {
 
 	mu      sync.Mutex
 	chainID *big.Int // cached after the first successful klay_chainID
+
+	// raws coalesces concurrent klay_sendRawTransaction calls.
+	raws *rawBatcher
 }
 
 // Dial connects to an HTTP(S) endpoint with a connection pool of poolSize
@@ -61,11 +64,14 @@ func Dial(ctx context.Context, rawurl string, poolSize int) (*Client, error) {
 		if u.Host == "" {
 			return nil, fmt.Errorf("invalid RPC URL %q: no host", rawurl)
 		}
-		c, err := rpc.DialHTTPWithClient(rawurl, newHTTPClient(poolSize))
+		hc := newHTTPClient(poolSize)
+		c, err := rpc.DialHTTPWithClient(rawurl, hc)
 		if err != nil {
 			return nil, fmt.Errorf("dial %s: %w", rawurl, err)
 		}
-		return NewClient(c, rawurl), nil
+		cl := NewClient(c, rawurl)
+		cl.raws.post = (&rawPoster{http: hc, url: rawurl}).post
+		return cl, nil
 	default:
 		c, err := rpc.DialContext(ctx, rawurl)
 		if err != nil {
@@ -95,7 +101,9 @@ func newHTTPClient(poolSize int) *http.Client {
 
 // NewClient wraps an existing Kaia RPC client. url is used in messages only.
 func NewClient(c *rpc.Client, url string) *Client {
-	return &Client{rpc: c, url: url, callTimeout: DefaultCallTimeout}
+	cl := &Client{rpc: c, url: url, callTimeout: DefaultCallTimeout}
+	cl.raws = &rawBatcher{c: cl, send: cl.batch}
+	return cl
 }
 
 // URL returns the endpoint the client was dialed with.
@@ -243,11 +251,11 @@ func (c *Client) NonceAt(ctx context.Context, addr common.Address, block *big.In
 	return uint64(n), err
 }
 
-// SendRawTransaction submits an RLP-encoded signed transaction.
+// SendRawTransaction submits an RLP-encoded signed transaction. Calls made
+// while others are in flight go out together in one JSON-RPC batch (see
+// rawBatcher); each still gets its own answer.
 func (c *Client) SendRawTransaction(ctx context.Context, raw []byte) (common.Hash, error) {
-	var h common.Hash
-	err := c.Call(ctx, &h, "klay_sendRawTransaction", hexutil.Bytes(raw))
-	return h, err
+	return c.raws.do(ctx, raw)
 }
 
 // SendTransaction encodes and submits a signed transaction.

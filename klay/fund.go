@@ -11,7 +11,6 @@ import (
 
 	"github.com/kaiachain/kaia/blockchain/types"
 	"github.com/kaiachain/kaia/common"
-	"github.com/schollz/progressbar/v3"
 )
 
 // FundOptions tunes Fund. The zero value is usable.
@@ -20,8 +19,9 @@ type FundOptions struct {
 	Concurrency int
 	// GasPrice overrides klay_gasPrice (nil: ask the node).
 	GasPrice *big.Int
-	// Progress receives a progress bar (accounts funded, rate, ETA); nil
-	// disables it. Use os.Stderr.
+	// Progress receives a progress bar (accounts funded, rate, ETA) when
+	// it is a terminal, else a line every few seconds (through Logger when
+	// it logs); nil shows nothing. Use os.Stderr.
 	Progress io.Writer
 	// Label prefixes the progress bar and log lines, e.g. "main chain".
 	Label string
@@ -75,7 +75,7 @@ func Fund(ctx context.Context, c *Client, funder *Account, to []common.Address, 
 	w, stop := withWaiter(ctx, c, opts.Waiter, opts.Logger)
 	defer stop()
 	price := NewGasPricer(c, opts.GasPrice, 0)
-	bar := newBar(opts.Progress, len(to), "funding "+opts.Label)
+	bar := newBar(opts.Progress, len(to), "funding "+opts.Label, opts.Logger)
 	defer bar.Finish()
 
 	todo, needs, err := shortfalls(ctx, c, to, amount)
@@ -165,7 +165,7 @@ type roundResult struct {
 
 // fundRound sends one transfer per index in todo and waits for their blocks.
 func fundRound(ctx context.Context, c *Client, w Waiter, funder *Account, chainID *big.Int, price *GasPricer,
-	to []common.Address, todo []int, needs []*big.Int, opts FundOptions, bar *progressbar.ProgressBar) roundResult {
+	to []common.Address, todo []int, needs []*big.Int, opts FundOptions, bar *progress) roundResult {
 	res := roundResult{value: new(big.Int), fees: new(big.Int)}
 	set := newAwaitSet(c, w)
 	set.fill = gapFiller(chainID, price)
@@ -236,22 +236,6 @@ func gapFiller(chainID *big.Int, price *GasPricer) func(context.Context, *Accoun
 		}
 		return from.SignTransfer(chainID, nonce, from.Address, new(big.Int), gp)
 	}
-}
-
-func newBar(w io.Writer, n int, label string) *progressbar.ProgressBar {
-	if w == nil {
-		return progressbar.NewOptions(n, progressbar.OptionSetWriter(io.Discard), progressbar.OptionSetVisibility(false))
-	}
-	return progressbar.NewOptions(n,
-		progressbar.OptionSetWriter(w),
-		progressbar.OptionSetDescription(label),
-		progressbar.OptionShowCount(),
-		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString("acct"),
-		progressbar.OptionSetPredictTime(true),
-		progressbar.OptionThrottle(200*time.Millisecond),
-		progressbar.OptionOnCompletion(func() { _, _ = io.WriteString(w, "\n") }),
-	)
 }
 
 // parallel calls fn(i) for every i in [0, n), at most limit calls at a time,

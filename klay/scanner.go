@@ -40,6 +40,9 @@ var (
 	ErrNotIncluded = errors.New("not included")
 	// ErrScanStopped: the scanner's Run ended before the verdict.
 	ErrScanStopped = errors.New("block scanner stopped")
+	// ErrReverted: a block holds the transaction with status 0 (callers
+	// wrap it with Kaia's txError).
+	ErrReverted = errors.New("reverted")
 )
 
 // BlockStats is one scanned block.

@@ -24,7 +24,7 @@ type SweepOptions struct {
 	SettleTimeout  time.Duration
 	ReceiptTimeout time.Duration // default 60 s
 	MaxRounds      int           // default 3
-	Progress       io.Writer     // nil: no bar
+	Progress       io.Writer     // a bar on a terminal, else a line every few seconds; nil: none
 	Label          string
 	Logger         *slog.Logger
 	// Waiter follows the transfers to their blocks: the chain's block
@@ -77,7 +77,7 @@ func Sweep(ctx context.Context, c *Client, to common.Address, accs []*Account, o
 	if err := settle(ctx, c, w, accs, opts.SettleTimeout); err != nil {
 		return res, fmt.Errorf("sweep: pending nonces from %s: %w", c.URL(), err)
 	}
-	bar := newBar(opts.Progress, len(accs), "sweeping "+opts.Label)
+	bar := newBar(opts.Progress, len(accs), "sweeping "+opts.Label, opts.Logger)
 	defer bar.Finish()
 
 	todo := accs

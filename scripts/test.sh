@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make test: every test, against a real Locust master and a real Kaia devnet.
 #
+#  0. install what is missing (scripts/deps.sh: Locust, Chromium, Go tools, npm)
 #  1. lint (gofmt, vet, staticcheck)
 #  2. bring up the shared devnet (built binaries are cached by version)
 #  3. the main module's tests: unit, fuzz seeds, e2e with the real master,
@@ -10,12 +11,17 @@
 #     checks that `down` leaves no process behind.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export KLAYSLAVE_REQUIRE_LOCUST=1 KLAYSLAVE_REQUIRE_DEVNET=1 KLAYSLAVE_REQUIRE_SOLC=1
+export KLAYSLAVE_REQUIRE_LOCUST=1 KLAYSLAVE_REQUIRE_DEVNET=1 KLAYSLAVE_REQUIRE_SOLC=1 KLAYSLAVE_REQUIRE_CHROMIUM=1
+# -race turns on checkptr, which kills the process when Kaia's sha3 reads an
+# unaligned buffer near the end of its allocation as a [21]uint64 (it does,
+# on purpose, when it hashes a transaction with more than 136 bytes of
+# data for signing). Off for that one package, in this run and in the
+# binaries the e2e tests build.
+export GOFLAGS="${GOFLAGS:+$GOFLAGS }-gcflags=github.com/kaiachain/kaia/crypto/sha3=-d=checkptr=0"
 dir=${KLAYSLAVE_DEVNET_DIR:-/tmp/klayslave-devnet}
 
+bash scripts/deps.sh
 bash scripts/lint.sh
-# The pinned solc, for the test that the contract artifacts match src/.
-bash scripts/contracts.sh --deps
 
 trap './bin/devnet down --dir "$dir" >/dev/null 2>&1 || true' EXIT
 start=$(date +%s)

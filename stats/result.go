@@ -23,6 +23,11 @@ type Result struct {
 	// End is when the outcome was known (for a transaction, its block's
 	// time); zero when unknown. Sinks that bucket by time use it.
 	End time.Time
+	// Case, Chain and Direction label the row for sinks that group by
+	// them (Prometheus): the test case, the chain that holds the
+	// transaction ("main", "service") and a bridge row's direction
+	// ("main-to-service", "service-to-main"). Empty when not known.
+	Case, Chain, Direction string
 }
 
 // Sink consumes results. Implementations are safe for concurrent use.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/klayslave/klayslave/klay"
@@ -20,8 +21,15 @@ const (
 	methodE2E  = "e2e"  // the transfer was handled on the other chain (aside)
 )
 
-// errStopped names a call cut short because the run stopped.
-var errStopped = errors.New("cancelled at stop")
+// errStopped names a call cut short because the run stopped. It is a
+// context.Canceled to errors.Is, so sinks that sort failures by reason see
+// a cancellation.
+var errStopped error = stopError{}
+
+type stopError struct{}
+
+func (stopError) Error() string        { return "cancelled at stop" }
+func (stopError) Is(target error) bool { return target == context.Canceled }
 
 // stopped returns errStopped for an error caused by ctx's cancellation.
 func stopped(ctx context.Context, err error) error {
@@ -31,11 +39,29 @@ func stopped(ctx context.Context, err error) error {
 	return err
 }
 
-// txNames are the rows of one transaction case (per direction for a bridge).
-type txNames struct{ iter, send, unconfirmed string }
+// txNames are the rows of one transaction case (per direction for a
+// bridge), and the labels of their results.
+type txNames struct {
+	iter, send, unconfirmed string
+	kase, chain, dir        string
+}
 
+// namesOf names the rows of "<case>" or "<case> <direction>".
 func namesOf(name string) txNames {
-	return txNames{iter: name, send: name + " send", unconfirmed: name + " unconfirmed"}
+	kase, _, _ := strings.Cut(name, " ")
+	return txNames{iter: name, send: name + " send", unconfirmed: name + " unconfirmed", kase: kase}
+}
+
+// on sets the chain ("main", "service") and a bridge row's direction.
+func (n txNames) on(chain, dir string) txNames {
+	n.chain, n.dir = chain, dir
+	return n
+}
+
+// label gives r the rows' labels.
+func (n txNames) label(r stats.Result) stats.Result {
+	r.Case, r.Chain, r.Direction = n.kase, n.chain, n.dir
+	return r
 }
 
 // reportTx records an iteration that sent tk (nil if the send failed with
@@ -43,11 +69,11 @@ func namesOf(name string) txNames {
 // verdict arrives. included, if set, runs after a successful inclusion.
 func reportTx(ctx context.Context, it runner.Iteration, out stats.Sink, n txNames, tk *klay.Ticket, err error, included func(klay.Inclusion)) {
 	err = stopped(ctx, err)
-	send := it.Result(methodSend, n.send, err)
+	send := n.label(it.Result(methodSend, n.send, err))
 	send.Aside = true
 	out.Record(send)
 	if tk == nil {
-		out.Record(it.Result(methodTx, n.iter, err))
+		out.Record(n.label(it.Result(methodTx, n.iter, err)))
 		return
 	}
 	// With an unknown outcome the chain still decides: the node may hold it.
@@ -55,7 +81,7 @@ func reportTx(ctx context.Context, it runner.Iteration, out stats.Sink, n txName
 		if errors.Is(inc.Err, klay.ErrUnconfirmed) {
 			// The run ended first: no verdict, so not an iteration's
 			// success or failure; an aside row shows how many.
-			r := it.Result(methodTx, n.unconfirmed, inc.Err)
+			r := n.label(it.Result(methodTx, n.unconfirmed, inc.Err))
 			r.Aside = true
 			out.Record(r)
 			return
@@ -65,7 +91,7 @@ func reportTx(ctx context.Context, it runner.Iteration, out stats.Sink, n txName
 			end = time.Now()
 		}
 		ierr := inclusionError(inc)
-		out.Record(it.ResultAt(end, methodTx, n.iter, ierr))
+		out.Record(n.label(it.ResultAt(end, methodTx, n.iter, ierr)))
 		if ierr == nil && included != nil {
 			included(inc)
 		}
@@ -78,7 +104,7 @@ func inclusionError(inc klay.Inclusion) error {
 	case inc.Err != nil:
 		return inc.Err
 	case inc.Status != 1:
-		return fmt.Errorf("reverted (txError %#x)", inc.TxError)
+		return fmt.Errorf("%w (txError %#x)", klay.ErrReverted, inc.TxError)
 	}
 	return nil
 }

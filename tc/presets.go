@@ -44,7 +44,7 @@ func presets() []Preset {
 			Cases: []Weighted{{"readGasPrice", 60}, {"readBlockNumber", 10}, {"readGetBlockByNumber", 40},
 				{"readGetAccount", 10}, {"readGetStorageAt", 20}}},
 		{Name: "internalTx", Description: "internal transactions: a contract that pays out, and one that mints",
-			Cases: []Weighted{{"internalTxTC", 1}, {"internalTxMintNFTTC", 1}}},
+			Cases: []Weighted{{"internalTxTC", 1}, {"mintNFTTC", 1}}},
 		{Name: "nativeTypes", Description: "every Kaia transaction type, plain and fee-delegated, equally",
 			Cases: equal(nativeTypes)},
 	}

@@ -28,6 +28,15 @@ func (d direction) String() string {
 	return "service→main"
 }
 
+// flag is the direction as -bridge-direction names it: a label value
+// without the arrow.
+func (d direction) flag() string {
+	if d == mainToService {
+		return "main-to-service"
+	}
+	return "service-to-main"
+}
+
 // randomDirection is the default direction picker: each iteration goes
 // either way with equal chance.
 func randomDirection() direction { return direction(rand.IntN(2)) }
@@ -192,7 +201,7 @@ func (s *bridgeSetup) withTokens(t bridge.TokenPair) {
 func (s *bridgeSetup) task(name string, send sender) *bridgeTask {
 	t := &bridgeTask{legs: s.legs, dir: s.dir, send: send}
 	for _, d := range []direction{mainToService, serviceToMain} {
-		t.names[d] = namesOf(name + " " + d.String())
+		t.names[d] = namesOf(name+" "+d.String()).on(s.legs[d].src.chain.Name, d.flag())
 		t.e2e[d] = t.names[d].iter + " e2e"
 	}
 	return t

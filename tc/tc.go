@@ -43,6 +43,10 @@ type Env struct {
 	// MCBridge and SCBridge are the bridge contracts given by -mcBridge
 	// and -scBridge; zero means deploy (or reuse) a pair.
 	MCBridge, SCBridge common.Address
+	// Contracts are main-chain contract addresses given by the user, by
+	// contracts name (contracts.ERC20, ...): the catalogue's cases use
+	// them instead of deploying their own.
+	Contracts map[string]common.Address
 	// StateDir is where set-up shared by several workers is recorded.
 	StateDir string
 	// Direction restricts bridge cases to one way: "main-to-service" or
@@ -115,6 +119,8 @@ func Builtin() *Registry {
 		{scValueTransfer(), scValueTransferWithCheck(), scValueTransferFallback(), scTokenTransfer(),
 			scTokenTransferWithCheck(), scTokenTransfer2Step(), scNFTTransferWithCheck(), scNFTTransfer2Step()},
 		{mcValueTransfer(), scChainValueTransfer(), transferSignedTx()},
+		tokenCases(),
+		execCases(),
 	} {
 		all = append(all, family...)
 	}

@@ -53,7 +53,7 @@ func newPlainTransfer(ctx context.Context, c *Chain, name string, mk txMaker) (*
 	if err != nil {
 		return nil, err
 	}
-	return &plainTransfer{names: namesOf(name), chain: ct, gas: max(gas, klay.TransferGas), mk: mk}, nil
+	return &plainTransfer{names: namesOf(name).on(c.Name, ""), chain: ct, gas: max(gas, klay.TransferGas), mk: mk}, nil
 }
 
 // Run implements Task: the iteration succeeds when a block holds the

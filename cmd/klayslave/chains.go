@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/klayslave/klayslave/klay"
+	"github.com/klayslave/klayslave/report"
 	"github.com/klayslave/klayslave/tc"
 )
 
@@ -39,6 +40,8 @@ type side struct {
 	lanes   atomic.Pointer[klay.Lanes] // set once the accounts are funded
 	blocks  klay.BlockTally            // the load's blocks, from the scanner
 	logDir  string                     // -log-dir, where `klayslave sweep` finds the state file
+	// onBlock, once set, observes every scanned block (-metrics-addr).
+	onBlock atomic.Pointer[func(klay.BlockStats)]
 }
 
 // sides returns the chains the flags describe; a chain with no test
@@ -87,8 +90,9 @@ func (s *side) connect(ctx context.Context, charge *big.Int, pool int) error {
 }
 
 // scan starts the chain's block scanner, under ctx, before anything is
-// sent: funding, set-up, the load and the sweep all wait through it.
-func (s *side) scan(ctx context.Context, o *options, log *slog.Logger) {
+// sent: funding, set-up, the load and the sweep all wait through it. rep
+// (nil: no -report-dir) records the blocks.
+func (s *side) scan(ctx context.Context, o *options, log *slog.Logger, rep *report.Recorder) {
 	ws := s.wsURL
 	if ws == "" {
 		ws = klay.WSEndpointFor(s.url)
@@ -97,6 +101,11 @@ func (s *side) scan(ctx context.Context, o *options, log *slog.Logger) {
 		Client: s.client, WSURL: ws, Timeout: o.inclusionBlks, Log: log.With("chain", s.label),
 		OnBlock: func(b klay.BlockStats) {
 			s.blocks.Add(b)
+			rep.Block(report.Block{Chain: s.label, Number: b.Number, Time: b.Time, IntervalMs: float64(b.Interval) / 1e6,
+				Ours: b.Ours, Txs: b.Txs, Gas: b.GasUsed})
+			if f := s.onBlock.Load(); f != nil {
+				(*f)(b)
+			}
 			if l := s.lanes.Load(); l != nil {
 				l.OnBlock(ctx, b.Number)
 			}
@@ -167,7 +176,7 @@ func logSweep(log *slog.Logger, label, funder string, res *klay.SweepResult) {
 // chainSetup connects to both chains, checks them, starts their block
 // scanners under scanCtx, and funds the test accounts of a new run, both
 // chains at once.
-func chainSetup(ctx, scanCtx context.Context, o *options, runID string, pool int, progress io.Writer, log *slog.Logger) ([]*side, error) {
+func chainSetup(ctx, scanCtx context.Context, o *options, runID string, pool int, progress io.Writer, log *slog.Logger, rep *report.Recorder) ([]*side, error) {
 	charge, err := klay.ParseKLAY(o.charge)
 	if err != nil {
 		return nil, usagef("-charge: %v; give KLAY per test account, e.g. -charge 10", err)
@@ -179,7 +188,7 @@ func chainSetup(ctx, scanCtx context.Context, o *options, runID string, pool int
 		}
 	}
 	for _, s := range ss {
-		s.scan(scanCtx, o, log)
+		s.scan(scanCtx, o, log, rep)
 	}
 	errs := make([]error, len(ss))
 	var wg sync.WaitGroup

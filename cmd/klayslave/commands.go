@@ -4,11 +4,13 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 
 	"github.com/klayslave/klayslave/klay"
+	"github.com/klayslave/klayslave/report"
 )
 
 // check runs only the pre-flight checks of both chains: reachable,
@@ -80,5 +82,65 @@ func sideFor(o *options, short string) *side {
 			return s
 		}
 	}
+	return nil
+}
+
+const reportUsage = `usage: klayslave report merge -o DIR a.json b.json ...
+  merges several workers' report.json files (written by -report-dir) into
+  one: counts add, latency histograms merge, blocks count once per chain.
+  DIR gets the merged report.json, report.html and Locust-format CSVs.`
+
+// reportCommand runs `klayslave report merge`.
+func reportCommand(args []string, stdout io.Writer) error {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+		fmt.Fprintln(stdout, reportUsage)
+		return nil
+	}
+	if len(args) == 0 || args[0] != "merge" {
+		return usagef("report needs a subcommand: klayslave report merge -o DIR a.json b.json ...")
+	}
+	fs := flag.NewFlagSet("klayslave report merge", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	out := fs.String("o", "", "directory for the merged report")
+	// Flags may come after the files too: parse what is left after each file.
+	var files []string
+	for rest := args[1:]; ; {
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprintln(stdout, reportUsage)
+				return nil
+			}
+			return usagef("%v; run 'klayslave report -h'", err)
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		files = append(files, fs.Arg(0))
+		rest = fs.Args()[1:]
+	}
+	if *out == "" {
+		return usagef("report merge needs -o DIR, the directory for the merged report")
+	}
+	if len(files) == 0 {
+		return usagef("report merge needs the report.json files to merge, e.g. -o merged w1/report.json w2/report.json")
+	}
+	var reps []report.Report
+	for _, f := range files {
+		r, err := report.Read(f)
+		if err != nil {
+			return usagef("%v", err)
+		}
+		reps = append(reps, r)
+	}
+	m, err := report.Merge(reps...)
+	if err != nil {
+		return usagef("merging: %v", err)
+	}
+	paths, err := report.WriteDir(*out, m)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "merged %d reports (%d workers): %d iterations, %d failures\nReport: %s (%s and Locust-format CSVs beside it)\n",
+		len(reps), m.Workers, m.Total.Requests, m.Total.Failures, paths[0], report.JSONFile)
 	return nil
 }

@@ -5,11 +5,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/kaiachain/kaia/common"
+	"github.com/klayslave/klayslave/contracts"
 	"github.com/klayslave/klayslave/klay"
 )
 
@@ -51,8 +55,11 @@ type options struct {
 	drainTimeout   time.Duration
 	inclusionBlks  uint64
 	maxPending     int
+	contracts      map[string]common.Address // -contracts
+	reportDir      string
+	metricsAddr    string
 
-	set map[string]bool // flags given on the command line
+	set map[string]bool // flags given on the command line or in the environment
 
 	// Standalone (klayslave run).
 	users          int
@@ -114,6 +121,13 @@ func newFlagSet(name string, o *options, standalone bool) *flag.FlagSet {
 	fs.DurationVar(&o.drainTimeout, "drain-timeout", 10*time.Second, "after the users stop, how long to wait for sent transactions to reach a block before the final report")
 	fs.Uint64Var(&o.inclusionBlks, "inclusion-timeout", 30, "blocks after which a sent transaction that no block holds is a failure (\"not included\")")
 	fs.IntVar(&o.maxPending, "max-pending-per-account", 0, "transactions of one test account awaiting inclusion at most (0: 4096 / accounts, from 4 to 64, so that all of them fit in a default Kaia pool); throughput ≤ accounts × this per block")
+	fs.Func("contracts", "main-chain contracts to use instead of deploying, as Name=0xaddress,... (names: "+strings.Join(contracts.Own(), ", ")+")", func(v string) error {
+		m, err := parseContracts(v)
+		o.contracts = m
+		return err
+	})
+	fs.StringVar(&o.reportDir, "report-dir", "", "at the end, write report.html, report.json and Locust-format CSVs of the run into this directory")
+	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics, e.g. :9100 (default: none)")
 	if standalone {
 		fs.IntVar(&o.users, "users", 10, "number of users")
 		fs.Float64Var(&o.spawnRate, "spawn-rate", 10, "users started per second")
@@ -124,8 +138,15 @@ func newFlagSet(name string, o *options, standalone bool) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args and validates them. Every error is a usageError.
+// parseFlags parses args, then the environment for the flags args do not
+// set (see envName), and validates them. Every error is a usageError; one
+// about a flag from the environment names its variable.
 func parseFlags(fs *flag.FlagSet, args []string, o *options) error {
+	fromEnv := map[string]string{}
+	return blameEnv(parseArgs(fs, args, o, fromEnv), fromEnv)
+}
+
+func parseArgs(fs *flag.FlagSet, args []string, o *options, fromEnv map[string]string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -135,6 +156,11 @@ func parseFlags(fs *flag.FlagSet, args []string, o *options) error {
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q; flags go before it, and commands are: run, list, check, sweep", fs.Arg(0))
 	}
+	env, err := applyEnv(fs, os.LookupEnv)
+	if err != nil {
+		return err
+	}
+	maps.Copy(fromEnv, env)
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	o.set = set
@@ -170,6 +196,27 @@ func parseFlags(fs *flag.FlagSet, args []string, o *options) error {
 		}
 	}
 	return nil
+}
+
+// parseContracts parses -contracts: Name=0xaddress pairs, comma-separated,
+// naming contracts compiled from contracts/src.
+func parseContracts(v string) (map[string]common.Address, error) {
+	m := map[string]common.Address{}
+	for _, pair := range strings.Split(v, ",") {
+		pair = strings.TrimSpace(pair)
+		if pair == "" {
+			continue
+		}
+		name, addr, ok := strings.Cut(pair, "=")
+		if !ok || !slices.Contains(contracts.Own(), name) {
+			return nil, fmt.Errorf("want Name=0xaddress with a name among %s, got %q", strings.Join(contracts.Own(), ", "), pair)
+		}
+		if !common.IsHexAddress(addr) {
+			return nil, fmt.Errorf("%s=%q is not an address; give the 0x-prefixed address of the deployed contract", name, addr)
+		}
+		m[name] = common.HexToAddress(addr)
+	}
+	return m, nil
 }
 
 // flagMessage rewrites the flag package's errors into one line. It never

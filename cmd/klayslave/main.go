@@ -21,6 +21,8 @@ import (
 	"github.com/kaiachain/kaia/common"
 	"github.com/klayslave/klayslave/klay"
 	"github.com/klayslave/klayslave/locust"
+	"github.com/klayslave/klayslave/prom"
+	"github.com/klayslave/klayslave/report"
 	"github.com/klayslave/klayslave/runner"
 	"github.com/klayslave/klayslave/stats"
 	"github.com/klayslave/klayslave/tc"
@@ -32,6 +34,8 @@ const usageText = `usage:
   klayslave list             list the test cases
   klayslave check [flags]    only run the pre-flight checks of both chains
   klayslave sweep -run ID    return a crashed run's test-account funds to the funders
+  klayslave report merge -o DIR a.json b.json ...
+                             merge workers' -report-dir reports into one
   klayslave <command> -h     show the flags of a command`
 
 func main() {
@@ -66,10 +70,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = check(ctx, args, stdout)
 	case "sweep":
 		err = sweep(ctx, args, stderr)
+	case "report":
+		err = reportCommand(args, stdout)
 	case "help":
 		fmt.Fprintln(stdout, usageText)
 	default:
-		err = usagef("unknown command %q; commands are: run, list, check, sweep (or none, to join a Locust master)", cmd)
+		err = usagef("unknown command %q; commands are: run, list, check, sweep, report (or none, to join a Locust master)", cmd)
 	}
 	var ue usageError
 	switch {
@@ -91,9 +97,11 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 func printHelp(w io.Writer, cmd string) {
 	fmt.Fprintln(w, usageText)
+	fmt.Fprintln(w, "\n"+envHelp)
 	fmt.Fprintln(w, "\nflags:")
 	var o options
 	fs := newFlagSet(cmd, &o, cmd == "run")
+	withEnvNames(fs)
 	fs.SetOutput(w)
 	fs.PrintDefaults()
 }
@@ -148,6 +156,16 @@ type session struct {
 	builtin *tc.Registry
 	warned  map[string]bool
 	panics  chan locust.Exception
+	// report (nil without -report-dir) records the results and blocks of
+	// the load; reportConfig is what report.json says of the flags.
+	report       *report.Recorder
+	reportConfig map[string]string
+	stopSampling context.CancelFunc
+	// metrics are served at -metrics-addr; nil without it.
+	metrics    *prom.Metrics
+	metricsSrv *prom.Server
+	// window counts the live table's req/s (standalone).
+	window *stats.Window
 }
 
 // prepare parses the flags shared by worker and standalone mode, funds test
@@ -166,16 +184,28 @@ func prepare(ctx context.Context, name string, args []string, standalone bool, s
 	if err != nil {
 		return nil, usageError{err.Error()}
 	}
-	s := &session{o: o, stderr: stderr, close: func() {}, stopScan: func() {}, builtin: reg, warned: map[string]bool{},
+	s := &session{o: o, stderr: stderr, close: func() {}, stopScan: func() {}, stopSampling: func() {}, builtin: reg, warned: map[string]bool{},
 		panics: make(chan locust.Exception, 64)}
 	s.log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if o.reportDir != "" {
+		// Found out now, not after the whole run.
+		if err := os.MkdirAll(o.reportDir, 0o755); err != nil {
+			return nil, usagef("-report-dir %s: %v; give a directory this user can write", o.reportDir, oneLine(err.Error()))
+		}
+		s.report = report.New(report.Config{Users: func() int { return s.runner.UserCount() }})
+		s.reportConfig = reportConfig(fs, name, o)
+	}
 	pool := max(o.users, o.numMcUser+o.numScUser, 100)
+	if err := s.serveMetrics(); err != nil {
+		return nil, err
+	}
 	env := &tc.Env{
 		MCEndpoint: o.mcEndpoint,
 		SCEndpoint: o.scEndpoint,
 		HTTP:       &http.Client{Transport: pooledTransport(pool), Timeout: 30 * time.Second},
 		StateDir:   klay.StateDir(o.logDir),
 		Direction:  o.direction,
+		Contracts:  o.contracts,
 	}
 	if needsChains(cases) {
 		// The scanners outlive the load: they follow the last
@@ -185,8 +215,10 @@ func prepare(ctx context.Context, name string, args []string, standalone bool, s
 		if err := s.setupChains(ctx, scanCtx, env, pool); err != nil {
 			stopScan()
 			s.close()
+			s.closeMetrics()
 			return nil, err
 		}
+		s.observeChains(scanCtx)
 	}
 	env.Log = s.log
 	var tasks []runner.Named
@@ -194,13 +226,28 @@ func prepare(ctx context.Context, name string, args []string, standalone bool, s
 		t, err := c.New(ctx, env)
 		if err != nil {
 			s.finish()
+			if mc := (*tc.MissingContractError)(nil); errors.As(err, &mc) {
+				return nil, usagef("%s: -contracts gives %s=%s, but the %s chain has no code there: give the address of a deployed %s, or leave it out of -contracts and set-up deploys one (recorded under -log-dir for the other workers)",
+					c.Name, mc.Contract, mc.Address.Hex(), mc.Chain, mc.Contract)
+			}
 			return nil, fmt.Errorf("preparing %s: %w", c.Name, err)
 		}
 		tasks = append(tasks, runner.Named{Name: c.Name, Weight: c.Weight, Task: t})
 	}
 	s.stats = stats.NewCollector(nil)
-	s.runner = runner.New(runner.Config{Tasks: tasks, Sink: s.stats, MaxRPS: o.maxRPS, Ramp: o.ramp, Log: s.log,
+	if standalone {
+		s.window = stats.NewWindow(liveWindow, nil)
+	}
+	s.runner = runner.New(runner.Config{Tasks: tasks, Sink: s.sink(), MaxRPS: o.maxRPS, Ramp: o.ramp, Log: s.log,
 		OnPanic: s.onPanic})
+	if s.metrics != nil {
+		s.metrics.Users(s.runner.UserCount)
+	}
+	if s.report != nil {
+		var sampling context.Context
+		sampling, s.stopSampling = context.WithCancel(context.WithoutCancel(ctx))
+		go s.report.Run(sampling)
+	}
 	return s, nil
 }
 
@@ -232,7 +279,7 @@ func (s *session) setupChains(ctx, scanCtx context.Context, env *tc.Env, pool in
 	}
 	s.log.Info("setting up test accounts", "run", runID, "mc users", o.numMcUser, "sc users", o.numScUser)
 	var err error
-	s.sides, err = chainSetup(ctx, scanCtx, o, runID, pool, s.stderr, s.log)
+	s.sides, err = chainSetup(ctx, scanCtx, o, runID, pool, s.stderr, s.log, s.report)
 	if err != nil {
 		if len(s.sides) > 0 && !o.noSweep {
 			s.log.Info("returning what was funded before the failure")
@@ -339,6 +386,7 @@ func (s *session) resetBlocks() {
 	for _, sd := range s.sides {
 		sd.blocks.Reset()
 	}
+	s.report.Reset()
 }
 
 // printBlocks prints what the blocks held during the load, per chain.
@@ -368,6 +416,7 @@ func (s *session) onPanic(task string, v any, stack []byte) {
 // -no-sweep), stops the scanners, which the sweep waits through, and
 // closes the log file.
 func (s *session) finish() error {
+	defer s.closeMetrics()
 	defer s.close()
 	defer s.stopScan()
 	if s.o.noSweep || len(s.sides) == 0 {
@@ -414,5 +463,6 @@ func runWorker(ctx context.Context, args []string, stderr io.Writer) error {
 	s.printBlocks(s.stderr)
 	_, total := s.stats.Summary()
 	s.log.Info("worker finished", "iterations", total.Requests, "failures", total.Failures, "dropped", s.runner.Dropped())
-	return errors.Join(err, s.finish())
+	rerr := s.writeReport(s.stderr)
+	return errors.Join(err, rerr, s.finish())
 }

@@ -42,6 +42,8 @@ func TestBadInputExitsTwoWithOneLine(t *testing.T) {
 		{[]string{"-tc=noop", "-stop-timeout", "-1s"}, "-stop-timeout and -drain-timeout must not be negative"},
 		{[]string{"-tc=noop", "-inclusion-timeout", "0"}, "-inclusion-timeout must be 1 block or more"},
 		{[]string{"-tc=noop", "-max-pending-per-account", "-1"}, "-max-pending-per-account must be 1 or more"},
+		{[]string{"-tc=noop", "-contracts", "Nope=0x01"}, "want Name=0xaddress with a name among KlayslaveERC20, "},
+		{[]string{"-tc=noop", "-contracts", "KVStore=0xzz"}, `KVStore="0xzz" is not an address`},
 	}
 	for _, c := range cases {
 		code, _, stderr := runArgs(c.args...)

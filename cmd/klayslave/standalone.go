@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -30,6 +31,7 @@ func runStandalone(ctx context.Context, args []string, stdout, stderr io.Writer)
 	defer cancel()
 
 	col.Reset()
+	s.window.Reset()
 	s.resetBlocks()
 	// On a terminal the table is redrawn in place; piped to a file or a
 	// CI log, every table is kept, one after the other.
@@ -48,19 +50,20 @@ loop:
 			if live {
 				fmt.Fprint(stdout, "\033[H\033[2J") // redraw in place on a terminal
 			}
-			printTable(stdout, rows, total, r.UserCount())
+			printTable(stdout, rows, total, r.UserCount(), s.currentRPS)
 		}
 	}
 	s.StopAll()
 	rows, total := col.Summary()
 	fmt.Fprintln(stdout, "\nFinal summary:")
-	printTable(stdout, rows, total, 0)
+	printTable(stdout, rows, total, 0, func(r stats.Row) float64 { return r.RPS })
 	printFailures(stdout, col.Errors())
 	s.printBlocks(stdout)
 	if d := r.Dropped(); d > 0 {
 		fmt.Fprintf(stdout, "%d iterations dropped: no user was free when they were due (raise -users, or lower -max-rps)\n", d)
 	}
-	if err := s.finish(); err != nil {
+	rerr := s.writeReport(stdout)
+	if err := errors.Join(rerr, s.finish()); err != nil {
 		return err
 	}
 	if total.Requests > 0 {
@@ -91,9 +94,11 @@ func spawnGradually(ctx context.Context, r *runner.Runner, users int, rate float
 	}
 }
 
-func printTable(w io.Writer, rows []stats.Row, total stats.Row, users int) {
+// printTable prints the rows and their total; rps gives a row's req/s.
+// With users > 0 it is the live table.
+func printTable(w io.Writer, rows []stats.Row, total stats.Row, users int, rps func(stats.Row) float64) {
 	if users > 0 {
-		fmt.Fprintf(w, "\n%s  users: %d\n", time.Now().Format("15:04:05"), users)
+		fmt.Fprintf(w, "\n%s  users: %d  (req/s over the last %s)\n", time.Now().Format("15:04:05"), users, liveWindow)
 	}
 	width := len("Aggregated")
 	for _, r := range rows {
@@ -104,7 +109,7 @@ func printTable(w io.Writer, rows []stats.Row, total stats.Row, users int) {
 		pad("Name"), "# reqs", "# fails", "Avg", "Min", "Max", "p50", "p90", "p99", "req/s")
 	line := func(r stats.Row) {
 		fmt.Fprintf(w, "%s %9d %8d | %8s %8s %8s %8s %8s %8s | %8.1f\n",
-			pad(r.Name), r.Requests, r.Failures, ms(r.Avg), ms(r.Min), ms(r.Max), ms(r.P50), ms(r.P90), ms(r.P99), r.RPS)
+			pad(r.Name), r.Requests, r.Failures, ms(r.Avg), ms(r.Min), ms(r.Max), ms(r.P50), ms(r.P90), ms(r.P99), rps(r))
 	}
 	// Iterations first, then Aggregated (their total), then the rows that
 	// stand beside it: send, e2e, dropped.
@@ -130,18 +135,42 @@ func ms(d time.Duration) string {
 	return fmt.Sprintf("%.0fms", v)
 }
 
-// printFailures shows why iterations failed: count, row, message; the
-// most frequent first, at most 20 lines.
+// liveWindow is the span of the live table's req/s, as Locust's console.
+const liveWindow = 10 * time.Second
+
+// currentRPS is a row's req/s over the last liveWindow.
+func (s *session) currentRPS(r stats.Row) float64 { return s.window.RPS(r.Method, r.Name) }
+
+// maxFailureRows and maxMessage bound the failures table.
+const (
+	maxFailureRows = 20
+	maxMessage     = 100
+)
+
+// printFailures shows why requests failed, as a table of message, case
+// (the row) and count: the most frequent first, at most maxFailureRows.
 func printFailures(w io.Writer, errs []stats.Error) {
 	if len(errs) == 0 {
 		return
 	}
-	fmt.Fprintln(w, "\nFailures:")
-	for i, e := range errs {
-		if i == 20 {
-			fmt.Fprintf(w, "  … and %d more kinds\n", len(errs)-20)
-			break
+	shown := errs[:min(len(errs), maxFailureRows)]
+	msgs := make([]string, len(shown))
+	mw, cw := len("Message"), len("Case")
+	for i, e := range shown {
+		msgs[i] = oneLine(e.Error)
+		if r := []rune(msgs[i]); len(r) > maxMessage {
+			msgs[i] = string(r[:maxMessage-1]) + "…"
 		}
-		fmt.Fprintf(w, "%9d  %s: %s\n", e.Occurrences, e.Name, oneLine(e.Error))
+		mw = max(mw, utf8.RuneCountInString(msgs[i]))
+		cw = max(cw, utf8.RuneCountInString(e.Name))
+	}
+	pad := func(s string, n int) string { return s + strings.Repeat(" ", n-utf8.RuneCountInString(s)) }
+	fmt.Fprintln(w, "\nFailures:")
+	fmt.Fprintf(w, "%s  %s  %9s\n", pad("Message", mw), pad("Case", cw), "Count")
+	for i, e := range shown {
+		fmt.Fprintf(w, "%s  %s  %9d\n", pad(msgs[i], mw), pad(e.Name, cw), e.Occurrences)
+	}
+	if len(errs) > len(shown) {
+		fmt.Fprintf(w, "… and %d more kinds\n", len(errs)-len(shown))
 	}
 }
