@@ -189,3 +189,33 @@ func median(ds []time.Duration) time.Duration {
 	}
 	return s[len(s)/2]
 }
+
+// TestReadsMineDevnet checks receiptCheckTx's set-up on an idle chain: the
+// transfers it sends have receipts that pass the case's check.
+func TestReadsMineDevnet(t *testing.T) {
+	env := readsEnv(t, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := jsonrpc.New(env.MCEndpoint, env.HTTP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &readSetup{rpc: c}
+	if err := s.mine(ctx, env); err != nil {
+		t.Fatal(err)
+	}
+	bodies := receiptBodies(s)
+	if len(bodies) != 4 {
+		t.Fatalf("%d transactions sent at set-up, want 4", len(bodies))
+	}
+	for i, body := range bodies {
+		if _, err := c.Call(ctx, body, func(res []byte) error { return checkReceipt(s, uint64(i), res) }); err != nil {
+			t.Errorf("receipt %d: %v", i, err)
+		}
+	}
+	// A wrong block number is caught.
+	s.txs[0].block++
+	if _, err := c.Call(ctx, bodies[0], func(res []byte) error { return checkReceipt(s, 0, res) }); err == nil || !strings.Contains(err.Error(), "want") {
+		t.Errorf("a receipt in another block than recorded: %v", err)
+	}
+}
