@@ -212,6 +212,9 @@ func (s *readSetup) prepare(ctx context.Context, env *Env, needs readNeeds) erro
 	if err != nil {
 		return err
 	}
+	if env.MC == nil || env.MC.Client != client {
+		defer client.Close()
+	}
 	head, err := client.BlockNumber(ctx)
 	if err != nil {
 		return fmt.Errorf("head block of %s: %w", env.MCEndpoint, err)
