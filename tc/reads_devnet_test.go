@@ -56,9 +56,9 @@ func readsEnv(t *testing.T, n int) *Env {
 		StateDir: filepath.Join(os.TempDir(), fmt.Sprintf("klayslave-tc-reads-state-%d", os.Getpid()))}
 }
 
-// loadFor runs tasks through a runner at rate for d with users users and
+// runMix runs tasks through a runner at rate for d with users users and
 // returns the counts per row.
-func loadFor(t *testing.T, tasks []runner.Named, rate float64, users int, d time.Duration) *counts {
+func runMix(t *testing.T, tasks []runner.Named, rate float64, users int, d time.Duration) *counts {
 	t.Helper()
 	rec := newCounts()
 	r := runner.New(runner.Config{Tasks: tasks, Sink: stats.Tee{rec}, MaxRPS: rate})
@@ -103,7 +103,7 @@ func TestReadsDevnet(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rec := loadFor(t, []runner.Named{{Name: name, Task: tasks[name]}}, rate, 2, d)
+			rec := runMix(t, []runner.Named{{Name: name, Task: tasks[name]}}, rate, 2, d)
 			mu.Lock()
 			recs[name] = rec
 			mu.Unlock()
@@ -151,7 +151,7 @@ func TestPresetWeightsDevnet(t *testing.T) {
 			if reads {
 				rate, min = 50, 900
 			}
-			rec := loadFor(t, tasks, rate, 32, 20*time.Second)
+			rec := runMix(t, tasks, rate, 32, 20*time.Second)
 			settle(t, env)
 			rec.failures(t)
 			sum := 0
