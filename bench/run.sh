@@ -22,6 +22,9 @@ mkdir -p "$OUT"
 echo "== pacing and per-request cost: go test -run='^\$' -bench=. -benchtime=1x ./runner"
 go test -run='^$' -bench=. -benchtime=1x ./runner
 
+echo "== reads against a local JSON-RPC sink, klayslave vs a plain net/http loop: go test -run='^\$' -bench=Reads/ -benchtime=1x ./bench/reads"
+go test -run='^$' -bench=Reads/ -benchtime=1x ./bench/reads
+
 echo "== CPU per signed iteration without a node, against Kaia's bare build+sign: go test -bench . ./bench/sendcost"
 go test -run='^$' -bench=Iteration -benchtime="${SENDCOST_N:-30000x}" ./bench/sendcost
 

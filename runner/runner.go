@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -64,6 +63,9 @@ type Named struct {
 	Task   Task
 }
 
+// MaxWeight bounds a case's weight: a round of picks holds the sum.
+const MaxWeight = 10000
+
 // Rows the runner records itself.
 const (
 	MethodIter  = "iter"
@@ -101,6 +103,11 @@ func (c Config) Validate() []error {
 	if c.MaxRPS < 0 {
 		errs = append(errs, fmt.Errorf("rate %v: want 0 (closed loop) or more", c.MaxRPS))
 	}
+	for _, t := range c.Tasks {
+		if t.Weight > MaxWeight {
+			errs = append(errs, fmt.Errorf("case %s: weight %d above %d", t.Name, t.Weight, MaxWeight))
+		}
+	}
 	if c.Ramp < 0 {
 		errs = append(errs, fmt.Errorf("ramp %v: want 0 or more", c.Ramp))
 	}
@@ -111,7 +118,11 @@ func (c Config) Validate() []error {
 type Runner struct {
 	cfg    Config
 	byName map[string]Named
-	total  int // sum of weights
+	// order is one round of the weighted cases, interleaved; users take
+	// its entries in turn (picks), so the counts hold the weights exactly
+	// over every round instead of only on average.
+	order []int32
+	picks atomic.Uint64
 
 	mu    sync.Mutex
 	users map[string][]context.CancelFunc // per user class, oldest first
@@ -150,13 +161,15 @@ func New(cfg Config) *Runner {
 	}
 	r := &Runner{byName: map[string]Named{}, users: map[string][]context.CancelFunc{}}
 	cfg.Tasks = append([]Named(nil), cfg.Tasks...)
+	weights := make([]int, len(cfg.Tasks))
 	for i, t := range cfg.Tasks {
 		if t.Weight <= 0 {
 			cfg.Tasks[i].Weight = 1
 		}
-		r.total += cfg.Tasks[i].Weight
+		weights[i] = cfg.Tasks[i].Weight
 		r.byName[t.Name] = cfg.Tasks[i]
 	}
+	r.order = interleave(weights)
 	r.cfg = cfg
 	return r
 }
@@ -327,7 +340,6 @@ func (r *Runner) UserCount() int {
 
 func (r *Runner) run(take context.Context, t *test, class string, id uint64) {
 	defer r.wg.Done()
-	rng := rand.New(rand.NewPCG(id, uint64(time.Now().UnixNano())))
 	fixed, isFixed := r.byName[class]
 	for {
 		var it Iteration
@@ -347,7 +359,7 @@ func (r *Runner) run(take context.Context, t *test, class string, id uint64) {
 		}
 		task := fixed
 		if !isFixed {
-			task = r.pick(rng)
+			task = r.pick()
 		}
 		r.runOne(t.iterCtx, task, it)
 	}
@@ -371,16 +383,46 @@ func (r *Runner) runOne(ctx context.Context, task Named, it Iteration) {
 	task.Task.Run(ctx, it, r.cfg.Sink)
 }
 
-func (r *Runner) pick(rng *rand.Rand) Named {
+func (r *Runner) pick() Named {
 	if len(r.cfg.Tasks) == 1 {
 		return r.cfg.Tasks[0]
 	}
-	n := rng.IntN(r.total)
-	for _, t := range r.cfg.Tasks {
-		if n < t.Weight {
-			return t
-		}
-		n -= t.Weight
+	return r.cfg.Tasks[r.order[(r.picks.Add(1)-1)%uint64(len(r.order))]]
+}
+
+// interleave returns one round of smooth weighted round-robin (as nginx's
+// upstreams): index i appears weights[i]/g times, g the weights' greatest
+// common divisor, spread evenly, so that any stretch of picks is close to
+// the weights and not only whole rounds.
+func interleave(weights []int) []int32 {
+	g := 0
+	for _, w := range weights {
+		g = gcd(g, w)
 	}
-	return r.cfg.Tasks[len(r.cfg.Tasks)-1]
+	total := 0
+	for i := range weights {
+		weights[i] /= g
+		total += weights[i]
+	}
+	cur := make([]int, len(weights))
+	order := make([]int32, 0, total)
+	for range total {
+		best := 0
+		for i, w := range weights {
+			cur[i] += w
+			if cur[i] > cur[best] {
+				best = i
+			}
+		}
+		cur[best] -= total
+		order = append(order, int32(best))
+	}
+	return order
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
 }

@@ -269,3 +269,60 @@ func TestConfigValidate(t *testing.T) {
 		t.Fatalf("valid config: %v", errs)
 	}
 }
+
+func TestInterleave(t *testing.T) {
+	got := interleave([]int{60, 10, 40, 10, 20})
+	want := []int{6, 1, 4, 1, 2} // divided by their gcd
+	if len(got) != 14 {
+		t.Fatalf("interleave = %v: want one round of 14", got)
+	}
+	// Every prefix of the round is within one pick of the weights.
+	seen := make([]int, len(want))
+	for n, i := range got {
+		seen[i]++
+		for j, w := range want {
+			if exact := float64((n+1)*w) / 14; float64(seen[j]) < exact-1 || float64(seen[j]) > exact+1 {
+				t.Fatalf("interleave = %v: after %d picks case %d has %d, want %.1f±1", got, n+1, j, seen[j], exact)
+			}
+		}
+	}
+	if got := interleave([]int{1}); len(got) != 1 {
+		t.Fatalf("one case: %v", got)
+	}
+}
+
+// TestWeightsExact checks that users running several cases give each its
+// weight's share: exactly, over whole rounds of picks.
+func TestWeightsExact(t *testing.T) {
+	var mu sync.Mutex
+	counts := map[string]int{}
+	task := TaskFunc(func(_ context.Context, it Iteration, out stats.Sink) {})
+	sink := sinkFunc(func(stats.Result) {})
+	var tasks []Named
+	for _, w := range []struct {
+		name string
+		w    int
+	}{{"a", 3}, {"b", 1}, {"c", 0}} {
+		name := w.name
+		tasks = append(tasks, Named{Name: name, Weight: w.w, Task: TaskFunc(func(ctx context.Context, it Iteration, out stats.Sink) {
+			mu.Lock()
+			counts[name]++
+			mu.Unlock()
+			task.Run(ctx, it, out)
+		})})
+	}
+	r := New(Config{Tasks: tasks, Sink: sink})
+	for range 5000 {
+		r.runOne(context.Background(), r.pick(), Iteration{})
+	}
+	if counts["a"] != 3000 || counts["b"] != 1000 || counts["c"] != 1000 {
+		t.Fatalf("counts %v, want a 3000, b 1000, c 1000", counts)
+	}
+	if errs := (Config{Tasks: []Named{{Name: "x", Weight: MaxWeight + 1, Task: task}}, Sink: sink}).Validate(); len(errs) != 1 {
+		t.Fatalf("a weight above MaxWeight: %v", errs)
+	}
+}
+
+type sinkFunc func(stats.Result)
+
+func (f sinkFunc) Record(r stats.Result) { f(r) }

@@ -8,6 +8,7 @@ func mcValueTransfer() Case {
 	return Case{
 		Name:        "mcValueTransferTc",
 		Description: "TxTypeValueTransfer between main-chain test accounts (baseline beside the bridge)",
+		Family:      "transfer",
 		NeedsChains: true,
 		New: func(ctx context.Context, env *Env) (Task, error) {
 			if err := needAccounts(env.MC); err != nil {

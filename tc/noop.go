@@ -13,6 +13,7 @@ func noop() Case {
 	return Case{
 		Name:        "noop",
 		Description: "does nothing and records success; measures klayslave's own overhead",
+		Family:      "util",
 		New: func(context.Context, *Env) (Task, error) {
 			return TaskFunc(func(_ context.Context, it runner.Iteration, out stats.Sink) {
 				out.Record(it.Result("noop", "noop", nil))

@@ -8,6 +8,7 @@ func scChainValueTransfer() Case {
 	return Case{
 		Name:        "scChainValueTransferTc",
 		Description: "TxTypeValueTransfer between service-chain test accounts (baseline beside the bridge)",
+		Family:      "transfer",
 		NeedsChains: true,
 		New: func(ctx context.Context, env *Env) (Task, error) {
 			if err := needAccounts(env.SC); err != nil {

@@ -10,6 +10,7 @@ func scNFTTransfer2Step() Case {
 		Name:        "scNFTTransfer2StepTc",
 		Aliases:     []string{"scERC721Transfer2StepTc"},
 		Description: "ERC-721 in two steps: approve + bridge.requestERC721Transfer; the iteration is the request, decided by its block",
+		Family:      "bridge",
 		NeedsChains: true,
 		New: func(ctx context.Context, env *Env) (Task, error) {
 			return newNFTTransfer(ctx, env, "scNFTTransfer2StepTc", twoStep, false)

@@ -11,6 +11,7 @@ func scNFTTransferWithCheck() Case {
 		Name:        "scNFTTransferWithCheckTc",
 		Aliases:     []string{"scERC721TransferTcWithCheck"},
 		Description: "ERC-721 through the bridge (token.requestValueTransfer) plus the end-to-end latency",
+		Family:      "bridge",
 		NeedsChains: true,
 		New: func(ctx context.Context, env *Env) (Task, error) {
 			return newNFTTransfer(ctx, env, "scNFTTransferWithCheckTc", oneStep, true)

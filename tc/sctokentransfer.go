@@ -10,6 +10,7 @@ func scTokenTransfer() Case {
 		Name:        "scTokenTransferTc",
 		Aliases:     []string{"scERC20TransferTc"},
 		Description: "ERC-20 through the bridge (token.requestValueTransfer), random direction",
+		Family:      "bridge",
 		NeedsChains: true,
 		New: func(ctx context.Context, env *Env) (Task, error) {
 			return newTokenTransfer(ctx, env, "scTokenTransferTc", oneStep, false)

@@ -10,6 +10,7 @@ func scTokenTransfer2Step() Case {
 		Name:        "scTokenTransfer2StepTc",
 		Aliases:     []string{"scERC20Transfer2StepTc"},
 		Description: "ERC-20 in two steps: approve + bridge.requestERC20Transfer; the iteration is the request, decided by its block",
+		Family:      "bridge",
 		NeedsChains: true,
 		New: func(ctx context.Context, env *Env) (Task, error) {
 			return newTokenTransfer(ctx, env, "scTokenTransfer2StepTc", twoStep, false)

@@ -9,6 +9,7 @@ func scTokenTransferWithCheck() Case {
 		Name:        "scTokenTransferWithCheckTc",
 		Aliases:     []string{"scERC20TransferTcWithCheck"},
 		Description: "scTokenTransferTc plus the end-to-end latency until the handle tx succeeds",
+		Family:      "bridge",
 		NeedsChains: true,
 		New: func(ctx context.Context, env *Env) (Task, error) {
 			return newTokenTransfer(ctx, env, "scTokenTransferWithCheckTc", oneStep, true)

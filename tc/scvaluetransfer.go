@@ -16,6 +16,7 @@ func scValueTransfer() Case {
 		Name:        "scValueTransferTc",
 		Aliases:     []string{"scKLAYTransferTc"},
 		Description: "KLAY through the bridge (requestKLAYTransfer), random direction; decided by the request's block",
+		Family:      "bridge",
 		NeedsChains: true,
 		New: func(ctx context.Context, env *Env) (Task, error) {
 			return newKLAYTransfer(ctx, env, "scValueTransferTc", false)

@@ -19,6 +19,7 @@ func scValueTransferFallback() Case {
 		Name:        "scValueTransferFallbackTc",
 		Aliases:     []string{"scKLAYTransferFallbackTc"},
 		Description: "plain KLAY transfer to the bridge (fallback → transfer to the sender's address on the other chain)",
+		Family:      "bridge",
 		NeedsChains: true,
 		New: func(ctx context.Context, env *Env) (Task, error) {
 			return newFallbackTransfer(ctx, env, "scValueTransferFallbackTc")

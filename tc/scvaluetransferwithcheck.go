@@ -11,6 +11,7 @@ func scValueTransferWithCheck() Case {
 		Name:        "scValueTransferWithCheckTc",
 		Aliases:     []string{"scKLAYTransferTcWithCheck", "scValueTransferTcWithCheck"},
 		Description: "scValueTransferTc plus the end-to-end latency until the handle tx succeeds on the other chain",
+		Family:      "bridge",
 		NeedsChains: true,
 		New: func(ctx context.Context, env *Env) (Task, error) {
 			return newKLAYTransfer(ctx, env, "scValueTransferWithCheckTc", true)

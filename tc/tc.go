@@ -12,6 +12,7 @@ import (
 	"math/big"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/kaiachain/kaia/common"
@@ -106,8 +107,9 @@ func unsupported(name string) (string, bool) {
 
 // Registry finds test cases by name or alias.
 type Registry struct {
-	cases  []Case
-	byName map[string]int
+	cases   []Case
+	byName  map[string]int
+	presets []Preset
 }
 
 // NewRegistry returns a registry of the given cases.
@@ -128,7 +130,8 @@ func NewRegistry(cases ...Case) *Registry {
 func Builtin() *Registry {
 	var all []Case
 	for _, family := range [][]Case{
-		{noop(), rpcPing()},
+		{noop()},
+		reads(),
 		{scValueTransfer(), scValueTransferWithCheck(), scValueTransferFallback(), scTokenTransfer(),
 			scTokenTransferWithCheck(), scTokenTransfer2Step(), scNFTTransferWithCheck(), scNFTTransfer2Step()},
 		{mcValueTransfer(), scChainValueTransfer(), transferSignedTx()},
@@ -139,7 +142,9 @@ func Builtin() *Registry {
 	} {
 		all = append(all, family...)
 	}
-	return NewRegistry(all...)
+	r := NewRegistry(all...)
+	r.presets = presets()
+	return r
 }
 
 // All returns every case, sorted by name.
@@ -167,29 +172,113 @@ func (r *Registry) Lookup(name string) (Case, bool) {
 	return r.cases[i], true
 }
 
-// Parse resolves a comma-separated -tc value. Duplicates are kept once.
+// Presets returns the named mixes, in the table's order.
+func (r *Registry) Presets() []Preset { return append([]Preset(nil), r.presets...) }
+
+// Preset finds a named mix.
+func (r *Registry) Preset(name string) (Preset, bool) {
+	for _, p := range r.presets {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Preset{}, false
+}
+
+// CheckPresets returns a problem for every preset that names a case this
+// registry lacks, or whose name is also a case's.
+func (r *Registry) CheckPresets() []error {
+	var errs []error
+	for _, p := range r.presets {
+		if _, ok := r.Lookup(p.Name); ok {
+			errs = append(errs, fmt.Errorf("preset %s has the name of a test case", p.Name))
+		}
+		for _, w := range p.Cases {
+			if _, ok := r.Lookup(w.Name); !ok {
+				errs = append(errs, fmt.Errorf("preset %s names test case %s, which is not built in", p.Name, w.Name))
+			}
+		}
+	}
+	return errs
+}
+
+func (r *Registry) presetNames() []string {
+	var names []string
+	for _, p := range r.presets {
+		names = append(names, p.Name)
+	}
+	return names
+}
+
+// Parse resolves a comma-separated -tc value: test case names or aliases,
+// each optionally weighted as name:N (a whole number from 1 to
+// runner.MaxWeight; 1 by default), and presets by name (optionally as
+// preset:name), which bring their cases with their weights. A case named
+// twice is kept once, with its first weight.
 func (r *Registry) Parse(list string) ([]Case, error) {
 	var out []Case
 	seen := map[string]bool{}
-	for _, name := range strings.Split(list, ",") {
-		name = strings.TrimSpace(name)
-		if name == "" {
+	add := func(c Case, w int) {
+		if !seen[c.Name] {
+			seen[c.Name] = true
+			if w != 0 {
+				c.Weight = w
+			}
+			out = append(out, c)
+		}
+	}
+	for _, item := range strings.Split(list, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
 			continue
 		}
-		c, ok := r.Lookup(name)
+		name, weight, err := splitWeight(item)
+		if err != nil {
+			return nil, err
+		}
+		explicit := strings.HasPrefix(name, "preset:")
+		if c, ok := r.Lookup(name); ok && !explicit {
+			add(c, weight)
+			continue
+		}
+		p, ok := r.Preset(strings.TrimPrefix(name, "preset:"))
 		if why, no := unsupported(name); !ok && no {
 			return nil, fmt.Errorf("test case %q: %s", name, why)
 		}
 		if !ok {
-			return nil, fmt.Errorf("unknown test case %q in -tc; valid names: %s", name, strings.Join(r.Names(), ", "))
+			return nil, fmt.Errorf("unknown test case %q in -tc; valid names: %s; presets: %s (see 'klayslave list')",
+				name, strings.Join(r.Names(), ", "), strings.Join(r.presetNames(), ", "))
 		}
-		if !seen[c.Name] {
-			seen[c.Name] = true
-			out = append(out, c)
+		if weight != 0 {
+			return nil, fmt.Errorf("-tc: preset %s takes no weight (%s); weight its cases instead, e.g. %s:%d", p.Name, item, p.Cases[0].Name, weight)
+		}
+		for _, w := range p.Cases {
+			c, ok := r.Lookup(w.Name)
+			if !ok {
+				return nil, fmt.Errorf("-tc: preset %s names test case %s, which this build lacks", p.Name, w.Name)
+			}
+			add(c, w.Weight)
 		}
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("-tc names no test case; give one or more of: %s", strings.Join(r.Names(), ", "))
 	}
+	for i := range out {
+		out[i].Weight = max(out[i].Weight, 1)
+	}
 	return out, nil
+}
+
+// splitWeight splits "name:N"; weight 0 means none was given.
+func splitWeight(item string) (string, int, error) {
+	i := strings.LastIndexByte(item, ':')
+	if i < 0 || strings.HasPrefix(item, "preset:") && i == len("preset:")-1 {
+		return item, 0, nil
+	}
+	name, ws := strings.TrimSpace(item[:i]), strings.TrimSpace(item[i+1:])
+	w, err := strconv.Atoi(ws)
+	if err != nil || w < 1 || w > runner.MaxWeight || ws[0] == '+' {
+		return "", 0, fmt.Errorf("-tc: weight %q of %s is not a whole number from 1 to %d; write name:N, e.g. %s:2", ws, name, runner.MaxWeight, name)
+	}
+	return name, w, nil
 }

@@ -8,6 +8,7 @@ func transferSignedTx() Case {
 	return Case{
 		Name:        "transferSignedTx",
 		Description: "legacy signed value transfer between main-chain test accounts",
+		Family:      "transfer",
 		NeedsChains: true,
 		New: func(ctx context.Context, env *Env) (Task, error) {
 			if err := needAccounts(env.MC); err != nil {

@@ -86,7 +86,7 @@ func newFlagSet(name string, o *options, standalone bool) *flag.FlagSet {
 	fs.Float64Var(&o.maxRPS, "max-rps", 0, "cap on iterations per second for this worker (0: closed loop)")
 	fs.StringVar(&o.mcKey, "mcKey", "", "main-chain funder private key (hex); prefer $KLAYSLAVE_MC_KEY or -mcKeyFile")
 	fs.StringVar(&o.scKey, "scKey", "", "service-chain funder private key (hex); prefer $KLAYSLAVE_SC_KEY or -scKeyFile")
-	fs.StringVar(&o.tc, "tc", "", "comma-separated test cases to run (see 'klayslave list')")
+	fs.StringVar(&o.tc, "tc", "", "comma-separated test cases to run, each optionally weighted as name:N, or presets by name (see 'klayslave list')")
 	fs.IntVar(&o.numMcUser, "numMcUser", 10, "number of main-chain test accounts")
 	fs.IntVar(&o.numScUser, "numScUser", 10, "number of service-chain test accounts")
 	fs.StringVar(&o.mcEndpoint, "mcEndpoint", "http://localhost:8545", "main-chain node RPC endpoint")

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -105,9 +106,35 @@ func printHelp(w io.Writer, cmd string) {
 	fs.PrintDefaults()
 }
 
+// list prints the test cases by family, then the presets.
 func list(w io.Writer) error {
-	for _, c := range tc.Builtin().All() {
-		fmt.Fprintf(w, "%-28s %s\n", c.Name, c.Description)
+	reg := tc.Builtin()
+	byFamily := map[string][]tc.Case{}
+	var families []string
+	for _, c := range reg.All() {
+		f := c.Family
+		if f == "" {
+			f = "other"
+		}
+		if byFamily[f] == nil {
+			families = append(families, f)
+		}
+		byFamily[f] = append(byFamily[f], c)
+	}
+	sort.Strings(families)
+	for _, f := range families {
+		fmt.Fprintf(w, "%s:\n", f)
+		for _, c := range byFamily[f] {
+			fmt.Fprintf(w, "  %-40s %s\n", c.Name, c.Description)
+		}
+	}
+	fmt.Fprintln(w, "presets (-tc=NAME runs the mix; weight cases yourself with -tc=a:2,b:1):")
+	for _, p := range reg.Presets() {
+		var mix []string
+		for _, c := range p.Cases {
+			mix = append(mix, fmt.Sprintf("%s:%d", c.Name, c.Weight))
+		}
+		fmt.Fprintf(w, "  %-40s %s: %s\n", p.Name, p.Description, strings.Join(mix, ","))
 	}
 	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/klayslave/klayslave/tc"
 )
 
 func runArgs(args ...string) (code int, stdout, stderr string) {
@@ -24,6 +26,12 @@ func TestBadInputExitsTwoWithOneLine(t *testing.T) {
 		{[]string{"-tc="}, "-tc is empty"},
 		{[]string{"-max-rps", "10"}, "-tc is required"},
 		{[]string{"-tc=nosuchTc"}, `unknown test case "nosuchTc" in -tc; valid names: `},
+		{[]string{"-tc=nosuchPreset"}, `; presets: signedTransfers, tokens, reads,`},
+		{[]string{"-tc=rpcPing:"}, `-tc: weight "" of rpcPing is not a whole number from 1 to 10000; write name:N, e.g. rpcPing:2`},
+		{[]string{"-tc=rpcPing:-1"}, `-tc: weight "-1" of rpcPing`},
+		{[]string{"-tc=rpcPing:abc"}, `-tc: weight "abc" of rpcPing`},
+		{[]string{"-tc=rpcPing:0"}, `-tc: weight "0" of rpcPing`},
+		{[]string{"-tc=reads:2"}, `-tc: preset reads takes no weight`},
 		{[]string{"-tc=noop", "-max-rps", "-5"}, "-max-rps must be 0 (no cap) or more"},
 		{[]string{"-tc=noop", "-master-port", "55x"}, `invalid value "55x" for flag -master-port: want a port number from 1 to 65535`},
 		{[]string{"-tc=noop", "-master-port", "70000"}, "want a port number"},
@@ -84,8 +92,28 @@ func TestSeedCommandLineParses(t *testing.T) {
 
 func TestListNamesEveryCase(t *testing.T) {
 	code, out, _ := runArgs("list")
-	if code != 0 || !strings.Contains(out, "noop") || !strings.Contains(out, "rpcPing") {
+	if code != 0 {
 		t.Fatalf("list: %d %q", code, out)
+	}
+	out = "\n" + out
+	reg := tc.Builtin()
+	for _, c := range reg.All() {
+		// Each case sits under its family's heading.
+		head := strings.Index(out, "\n"+c.Family+":\n")
+		at := strings.Index(out, "  "+c.Name+" ")
+		// and no other heading (an unindented line) comes between.
+		if head < 0 || at < head || strings.Count(out[head+1:at], "\n") != strings.Count(out[head+1:at], "\n  ")+1 {
+			t.Errorf("list: %s is not under %q", c.Name, c.Family+":")
+		}
+	}
+	presets := strings.Index(out, "presets ")
+	for _, p := range reg.Presets() {
+		if i := strings.Index(out, "  "+p.Name+" "); i < presets || presets < 0 {
+			t.Errorf("list: preset %s is not under the presets heading", p.Name)
+		}
+	}
+	if !strings.Contains(out, "readGasPrice:60,readBlockNumber:10,readGetBlockByNumber:40,readGetAccount:10,readGetStorageAt:20") {
+		t.Errorf("list does not show the reads preset's weights:\n%s", out)
 	}
 }
 
