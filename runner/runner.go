@@ -148,6 +148,11 @@ type test struct {
 	schedDone  chan struct{}
 	closedSeq  atomic.Uint64
 	schedStart time.Time
+	// ready is closed when the first user waits for work: the schedule
+	// starts then, so that its first iterations are not dropped for want
+	// of users that are only starting.
+	ready     chan struct{}
+	readyOnce sync.Once
 }
 
 // New returns a runner with no users. It panics on an invalid
@@ -218,7 +223,7 @@ func (r *Runner) startTest() *test {
 		ctx, t.stopSched = context.WithCancel(context.Background())
 		t.work = make(chan Iteration)
 		t.schedDone = make(chan struct{})
-		t.schedStart = time.Now()
+		t.ready = make(chan struct{})
 		go r.schedule(ctx, t)
 	}
 	return t
@@ -229,6 +234,12 @@ func (r *Runner) startTest() *test {
 // hide that the users (and the chain behind them) no longer keep up.
 func (r *Runner) schedule(ctx context.Context, t *test) {
 	defer close(t.schedDone)
+	select {
+	case <-ctx.Done():
+		return
+	case <-t.ready:
+	}
+	t.schedStart = time.Now()
 	rate := Rate{Max: r.cfg.MaxRPS, Ramp: r.cfg.Ramp}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -344,6 +355,7 @@ func (r *Runner) run(take context.Context, t *test, class string, id uint64) {
 	for {
 		var it Iteration
 		if t.work != nil {
+			t.readyOnce.Do(func() { close(t.ready) })
 			select {
 			case <-take.Done():
 				return

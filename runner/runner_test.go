@@ -171,6 +171,21 @@ func TestOpenModelDropsWhatNoUserTakes(t *testing.T) {
 	}
 }
 
+// The schedule starts when a user waits for work: the first iterations are
+// never dropped for want of users that are still starting.
+func TestOpenModelStartsWithItsUsers(t *testing.T) {
+	for range 50 {
+		task := &countTask{d: time.Millisecond}
+		r := New(Config{Tasks: []Named{{Name: "t", Task: task}}, Sink: &results{}, MaxRPS: 200})
+		r.Spawn(map[string]int{"User": 4})
+		eventually(t, "three iterations", func() bool { return task.n.Load() >= 3 })
+		stopNow(r)
+		if d := r.Dropped(); d != 0 {
+			t.Fatalf("%d iterations dropped at 200/s with 4 users of 1 ms work", d)
+		}
+	}
+}
+
 // A slow chain makes users late: the latency counts from the due time, so
 // the wait for a free user is not hidden (no coordinated omission).
 func TestLatencyCountsFromDueTime(t *testing.T) {
