@@ -156,6 +156,35 @@ func (c *Client) blockAndReceipts(ctx context.Context, n uint64, withReceipts bo
 // klay_getTransactionReceipt, keeping only those of block blockHash (any
 // block when it is zero). It is the fallback for nodes without
 // klay_getBlockReceipts, and the last look before ErrNotIncluded.
+// pooled returns which of hashes the node holds but no block does yet (its
+// transaction pool): klay_getTransactionByHash answers them with no block
+// number.
+func (c *Client) pooled(ctx context.Context, hashes []common.Hash) (map[common.Hash]bool, error) {
+	raws := make([]json.RawMessage, len(hashes))
+	elems := make([]rpc.BatchElem, len(hashes))
+	for i, h := range hashes {
+		elems[i] = rpc.BatchElem{Method: "klay_getTransactionByHash", Args: []interface{}{h}, Result: &raws[i]}
+	}
+	if err := c.BatchCall(ctx, elems); err != nil {
+		return nil, err
+	}
+	out := map[common.Hash]bool{}
+	for i := range elems {
+		if elems[i].Error != nil || len(raws[i]) == 0 || string(raws[i]) == "null" {
+			continue
+		}
+		var tx struct {
+			Hash        *common.Hash    `json:"hash"`
+			BlockNumber *hexutil.Uint64 `json:"blockNumber"`
+		}
+		if json.Unmarshal(raws[i], &tx) != nil || tx.Hash == nil || *tx.Hash != hashes[i] || tx.BlockNumber != nil {
+			continue
+		}
+		out[hashes[i]] = true
+	}
+	return out, nil
+}
+
 func (c *Client) receiptsOf(ctx context.Context, hashes []common.Hash, blockHash common.Hash) (map[common.Hash]*Receipt, error) {
 	raws := make([]json.RawMessage, len(hashes))
 	elems := make([]rpc.BatchElem, len(hashes))

@@ -63,6 +63,7 @@ type ScannerCounts struct {
 	MissingReceipts uint64 // blocks given up on with receipts still missing
 	Included        uint64 // Inclusions reported with Err == nil
 	NotIncluded     uint64 // Inclusions reported with ErrNotIncluded
+	Extended        uint64 // timeouts extended: the node still held the transaction
 	RPCErrors       uint64 // failed block or head fetches
 }
 
@@ -125,7 +126,16 @@ func (c *ScannerConfig) defaults() {
 // tracked is one Track call not resolved yet.
 type tracked struct {
 	done func(Inclusion)
+	// extended counts the timeouts passed while the node still held the
+	// transaction in its pool.
+	extended int
 }
+
+// maxExtensions bounds how many more timeouts a transaction the node still
+// holds in its pool is given: at saturation a pooled transaction can wait
+// longer than one timeout, and failing it as "not included" would be
+// false once a block takes it.
+const maxExtensions = 3
 
 // expiry is a tracked transaction's place in the timeout queue.
 type expiry struct {
@@ -612,7 +622,7 @@ func (s *Scanner) resolve(b *Block, receipts map[common.Hash]*Receipt) bool {
 			Txs: len(b.Txs), Ours: len(found), GasUsed: b.GasUsed})
 	}
 	if len(expired) > 0 {
-		s.lastChance(expired)
+		s.lastChance(expired, max(s.head, b.Number))
 	}
 	// Head and Pending move only now, so that WaitHead and Drain return
 	// after the callbacks of the block.
@@ -648,7 +658,7 @@ func (s *Scanner) expireLocked(head uint64) []verdict {
 // lastChance looks up the receipts of expired transactions before failing
 // them: one tracked after the block holding it was scanned has a receipt
 // though no scanned block matched it.
-func (s *Scanner) lastChance(expired []verdict) {
+func (s *Scanner) lastChance(expired []verdict, head uint64) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.CallTimeout)
 	defer cancel()
 	hashes := make([]common.Hash, len(expired))
@@ -658,13 +668,14 @@ func (s *Scanner) lastChance(expired []verdict) {
 	// On failure every one fails: the node answers blocks but not
 	// receipts, and the verdict must come.
 	rs, _ := s.cfg.Client.receiptsOf(ctx, hashes, common.Hash{})
+	expired = s.extendPooled(ctx, expired, rs, head)
 	times := map[uint64]time.Time{}
 	included := 0
 	for i := range expired {
 		in := &expired[i].in
 		r := rs[in.Hash]
 		if r == nil {
-			in.Err = fmt.Errorf("%w within %d blocks", ErrNotIncluded, s.cfg.Timeout)
+			in.Err = fmt.Errorf("%w within %d blocks", ErrNotIncluded, s.cfg.Timeout*uint64(1+expired[i].t.extended))
 			continue
 		}
 		t, ok := times[r.BlockNumber]
@@ -684,6 +695,48 @@ func (s *Scanner) lastChance(expired []verdict) {
 	for _, v := range expired {
 		v.t.done(v.in)
 	}
+}
+
+// extendPooled tracks again, for another timeout, the expired transactions
+// with no receipt that the node still holds in its pool (at most
+// maxExtensions times each, from head, the block that expired them), and
+// returns the others.
+func (s *Scanner) extendPooled(ctx context.Context, expired []verdict, receipts map[common.Hash]*Receipt, head uint64) []verdict {
+	var ask []common.Hash
+	for _, v := range expired {
+		if receipts[v.in.Hash] == nil && v.t.extended < maxExtensions {
+			ask = append(ask, v.in.Hash)
+		}
+	}
+	if len(ask) == 0 {
+		return expired
+	}
+	pooled, err := s.cfg.Client.pooled(ctx, ask)
+	if err != nil || len(pooled) == 0 {
+		return expired
+	}
+	out := expired[:0:0]
+	s.mu.Lock()
+	for _, v := range expired {
+		if !pooled[v.in.Hash] || s.stopped {
+			out = append(out, v)
+			continue
+		}
+		v.t.extended++
+		s.counts.Extended++
+		if t, ok := s.tracked[v.in.Hash]; ok { // tracked again meanwhile
+			prev, mine := t.done, v.t.done
+			t.done = func(in Inclusion) { prev(in); mine(in) }
+			continue
+		}
+		s.tracked[v.in.Hash] = v.t
+		s.queue = append(s.queue, expiry{hash: v.in.Hash, t: v.t, deadline: head + s.cfg.Timeout})
+	}
+	s.mu.Unlock()
+	if n := len(expired) - len(out); n > 0 {
+		s.log.Info("block scanner: transactions past the inclusion timeout are still in the node's pool; waiting longer", "count", n, "blocks", s.cfg.Timeout)
+	}
+	return out
 }
 
 // wsHeader is the part of a newHeads notification used: the number.

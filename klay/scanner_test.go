@@ -59,7 +59,8 @@ type fakeChain struct {
 	noBlockRcpt bool                // klay_getBlockReceipts does not exist
 	down        bool                // answer 503
 	calls       map[string]int
-	rcptCalls   map[uint64]int // klay_getBlockReceipts per block
+	rcptCalls   map[uint64]int       // klay_getBlockReceipts per block
+	pool        map[common.Hash]bool // pending in the node's pool
 }
 
 func readTestdata(t testing.TB, name string) []byte {
@@ -261,6 +262,11 @@ func (f *fakeChain) serve(r fakeReq) fakeResp {
 				}
 				result = list
 			}
+		}
+	case "klay_getTransactionByHash":
+		var h common.Hash
+		if len(r.Params) > 0 && json.Unmarshal(r.Params[0], &h) == nil && f.pool[h] {
+			result = map[string]interface{}{"hash": h, "blockNumber": nil}
 		}
 	case "klay_getTransactionReceipt":
 		var h common.Hash
@@ -606,6 +612,38 @@ func TestScannerNotIncluded(t *testing.T) {
 		t.Fatalf("got %+v", in)
 	}
 	if c := h.s.Counts(); c.NotIncluded != 1 {
+		t.Fatalf("counts: %+v", c)
+	}
+}
+
+// At saturation a transaction can wait in the node's pool longer than the
+// timeout: while the node holds it, it is given more time, a bounded number
+// of times, so that a block that takes it later does not contradict a "not
+// included" already counted.
+func TestScannerWaitsLongerForPooled(t *testing.T) {
+	h := newScanHarness(t, ScannerConfig{Timeout: 2}, nil)
+	x, y := txHash(1), txHash(2)
+	h.chain.set(func(f *fakeChain) { f.pool = map[common.Hash]bool{x: true, y: true} })
+	h.track(x, y)
+	for range 2 + 2 + 1 { // past two timeouts
+		h.waitHead(h.chain.add())
+	}
+	if v := h.verdicts(x); len(v) != 0 {
+		t.Fatalf("a pooled transaction failed at its timeout: %+v", v)
+	}
+	n := h.chain.add(fakeTx{hash: x, status: 1})
+	if in := h.one(x); in.Err != nil || in.Block != n {
+		t.Fatalf("got %+v, want included in %d", in, n)
+	}
+	// y stays pooled: after 1+maxExtensions timeouts it fails all the same.
+	for h.s.Head() < n+2*(1+maxExtensions) && len(h.verdicts(y)) == 0 {
+		h.waitHead(h.chain.add())
+	}
+	in := h.one(y)
+	if !errors.Is(in.Err, ErrNotIncluded) || in.Err.Error() != fmt.Sprintf("not included within %d blocks", 2*(1+maxExtensions)) {
+		t.Fatalf("got %+v", in)
+	}
+	if c := h.s.Counts(); c.Extended != 2+maxExtensions || c.NotIncluded != 1 || c.Included != 1 {
 		t.Fatalf("counts: %+v", c)
 	}
 }
