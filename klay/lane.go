@@ -385,7 +385,7 @@ func (l *Lane) waitRoom(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			if full {
-				return fmt.Errorf("%w: %v", ErrLaneFull, ctx.Err())
+				return fmt.Errorf("%w: %w", ErrLaneFull, ctx.Err())
 			}
 			return ctx.Err()
 		case <-wake:

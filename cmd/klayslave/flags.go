@@ -58,6 +58,7 @@ type options struct {
 	contracts      map[string]common.Address // -contracts
 	reportDir      string
 	metricsAddr    string
+	cpuProfile     string
 
 	set map[string]bool // flags given on the command line or in the environment
 
@@ -127,6 +128,7 @@ func newFlagSet(name string, o *options, standalone bool) *flag.FlagSet {
 		return err
 	})
 	fs.StringVar(&o.reportDir, "report-dir", "", "at the end, write report.html, report.json and Locust-format CSVs of the run into this directory")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the whole run to this file (go tool pprof), to see where klayslave's own CPU goes")
 	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics, e.g. :9100 (default: none)")
 	if standalone {
 		fs.IntVar(&o.users, "users", 10, "number of users")

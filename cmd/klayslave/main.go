@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"syscall"
@@ -187,6 +188,18 @@ func prepare(ctx context.Context, name string, args []string, standalone bool, s
 	s := &session{o: o, stderr: stderr, close: func() {}, stopScan: func() {}, stopSampling: func() {}, builtin: reg, warned: map[string]bool{},
 		panics: make(chan locust.Exception, 64)}
 	s.log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return nil, usagef("-cpuprofile %s: %v; give a file this user can write", o.cpuProfile, oneLine(err.Error()))
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("-cpuprofile: %w", err)
+		}
+		closeLog := s.close
+		s.close = func() { pprof.StopCPUProfile(); f.Close(); closeLog() }
+	}
 	if o.reportDir != "" {
 		// Found out now, not after the whole run.
 		if err := os.MkdirAll(o.reportDir, 0o755); err != nil {
@@ -284,7 +297,8 @@ func (s *session) setupChains(ctx, scanCtx context.Context, env *tc.Env, pool in
 			return fmt.Errorf("opening the log file in -log-dir %s: %w", o.logDir, err)
 		}
 		s.log = slog.New(slog.NewMultiHandler(s.log.Handler(), slog.NewTextHandler(f, nil)))
-		s.close = func() { f.Close() }
+		prev := s.close
+		s.close = func() { f.Close(); prev() }
 	}
 	s.log.Info("setting up test accounts", "run", runID, "mc users", o.numMcUser, "sc users", o.numScUser)
 	var err error
