@@ -10,6 +10,8 @@
 #     against the mean; what klayslave reports as included against what
 #     the blocks hold; accepted = included + counted failures; how long
 #     after run-time + drain it exited.
+#     Then the ceiling once more: the node's rate drifts between minutes,
+#     so the run is bracketed and compared with both ceilings and their mean.
 #  3. The same with -max-rps at 1.5× the ceiling for OPEN_TIME: dropped
 #     iterations and the p99 of the iteration (inclusion) latency.
 #
@@ -83,6 +85,17 @@ PY
 
 echo "== 2. closed loop: $USERS users, ${RUN_TIME}s"
 run closed -run-time "${RUN_TIME}s"
+# The node's own rate drifts by a fifth between minutes (archive-mode state
+# grows, the pool's history): the ceiling again, right after, brackets the
+# run; the ratio is given against both and their mean.
+echo "== 2b. node ceiling again, right after the closed loop"
+./bin/ceiling -endpoint "$url" -label EN -duration "$CEILING_TIME" -json "$out/ceiling2.json" -log-dir "$out" >"$out/ceiling2.txt" 2>&1
+ceiling2=$(field "$out/ceiling2.json" "['blocks']['run']['oursTps']")
+closed=$(field "$out/closed.blocks.json" "['tps']")
+python3 -c "
+c1, c2, k = $ceiling, $ceiling2, $closed
+m = (c1 + c2) / 2
+print(f'ceiling before {c1:.0f}, after {c2:.0f} tx/s; closed loop {k:.0f} tx/s = {k/c1:.3f} x before, {k/c2:.3f} x after, {k/m:.3f} x their mean')"
 rate=$(python3 -c "print(round(1.5 * $ceiling))")
 echo "== 3. open model: -max-rps $rate (1.5 × ceiling), ${OPEN_TIME}s"
 run open -run-time "${OPEN_TIME}s" -max-rps "$rate"
