@@ -70,7 +70,11 @@ func TestFourWorkersSaturationExactCounts(t *testing.T) {
 	var workers []*proc
 	for i := range 4 {
 		workers = append(workers, startEnv(t, []string{"KLAYSLAVE_MC_KEY=" + n.funderKey}, bin,
-			"-tc=mcValueTransferTc", "-numMcUser", "50", "-numScUser", "0", "-charge", "1",
+			// Four workers share the node's pool: 4 × 50 accounts × 20 in
+			// flight stays under Kaia's 4,096 pending slots. Beyond them the
+			// node evicts pending transactions, and one it evicted but its
+			// CN still held can be counted "not included" and then mined.
+			"-tc=mcValueTransferTc", "-numMcUser", "50", "-numScUser", "0", "-charge", "1", "-max-pending-per-account", "20",
 			"-mcEndpoint", n.enRPC, "-scEndpoint", n.scRPC, "-master-port", strconv.Itoa(port),
 			"-log-dir", filepath.Join(dir, "w"+strconv.Itoa(i))))
 	}
