@@ -192,3 +192,38 @@ func hexVal(c byte) (byte, bool) {
 	}
 	return 0, false
 }
+
+// Elements returns the raw values of the JSON array arr (top level only),
+// and false when arr is not an array. It checks only as much syntax as it
+// needs to find where each element ends.
+func Elements(arr []byte) ([][]byte, bool) {
+	i := skipSpace(arr, 0)
+	if i >= len(arr) || arr[i] != '[' {
+		return nil, false
+	}
+	var out [][]byte
+	i = skipSpace(arr, i+1)
+	if i < len(arr) && arr[i] == ']' {
+		return out, true
+	}
+	for {
+		i = skipSpace(arr, i)
+		end, ok := skipValue(arr, i)
+		if !ok {
+			return nil, false
+		}
+		out = append(out, arr[i:end])
+		i = skipSpace(arr, end)
+		if i >= len(arr) {
+			return nil, false
+		}
+		switch arr[i] {
+		case ']':
+			return out, true
+		case ',':
+			i++
+		default:
+			return nil, false
+		}
+	}
+}

@@ -11,6 +11,9 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+
+	"github.com/kaiachain/kaia/common"
+	"github.com/klayslave/klayslave/jsonrpc"
 )
 
 // rawPoster sends klay_sendRawTransaction calls over HTTP with a request
@@ -28,13 +31,6 @@ type rawPoster struct {
 const maxRawAnswer = 1 << 20
 
 var rawBodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-// rawAnswer is one JSON-RPC answer to klay_sendRawTransaction.
-type rawAnswer struct {
-	ID     json.RawMessage `json:"id"`
-	Result json.RawMessage `json:"result"`
-	Error  *jsonRPCError   `json:"error"`
-}
 
 // jsonRPCError is a node's JSON-RPC error; it satisfies rpc.Error, as the
 // RPC client's own errors do, so ClassifySendError reads it alike.
@@ -92,35 +88,58 @@ func (p *rawPoster) post(ctx context.Context, calls []*rawCall) error {
 	return answerCalls(data, calls, p.url)
 }
 
-// answerCalls sets each call's hash or error from the node's answer.
+// answerCalls sets each call's hash or error from the node's answer. It
+// scans the answer for the few members it needs (jsonrpc.Field) rather
+// than decoding it through reflection: with a batch per few milliseconds at
+// saturation, the decode was a tenth of the send's cost.
 func answerCalls(data []byte, calls []*rawCall, url string) error {
-	var answers []rawAnswer
+	var answers [][]byte
 	if len(calls) == 1 {
-		var one rawAnswer
-		if err := json.Unmarshal(data, &one); err != nil {
+		answers = [][]byte{data}
+		if _, ok := jsonrpc.Field(data, "jsonrpc"); !ok {
 			return fmt.Errorf("malformed JSON-RPC answer from %s", url)
 		}
-		answers = []rawAnswer{one}
-		answers[0].ID = json.RawMessage("0")
-	} else if err := json.Unmarshal(data, &answers); err != nil {
-		return fmt.Errorf("malformed JSON-RPC batch answer from %s", url)
+	} else {
+		var ok bool
+		if answers, ok = jsonrpc.Elements(data); !ok {
+			return fmt.Errorf("malformed JSON-RPC batch answer from %s", url)
+		}
 	}
 	answered := make([]bool, len(calls))
 	for _, a := range answers {
-		i, err := strconv.Atoi(string(a.ID))
-		if err != nil || i < 0 || i >= len(calls) || answered[i] {
-			continue // not an id we asked for, or asked once and answered twice
+		i := 0
+		if len(calls) > 1 {
+			id, ok := jsonrpc.Field(a, "id")
+			n, err := strconv.Atoi(string(id))
+			if !ok || err != nil || n < 0 || n >= len(calls) {
+				continue // not an id we asked for
+			}
+			i = n
+		}
+		if answered[i] {
+			continue // asked once, answered twice
 		}
 		answered[i] = true
-		switch {
-		case a.Error != nil:
-			calls[i].err = a.Error
-		case a.Result != nil:
-			if err := json.Unmarshal(a.Result, &calls[i].hash); err != nil {
-				calls[i].err = fmt.Errorf("malformed transaction hash in the answer from %s", url)
+		if raw, ok := jsonrpc.Field(a, "error"); ok && string(raw) != "null" {
+			e := new(jsonRPCError)
+			if json.Unmarshal(raw, e) != nil {
+				e.Message = fmt.Sprintf("malformed JSON-RPC error from %s", url)
 			}
-		default:
+			calls[i].err = e
+			continue
+		}
+		raw, ok := jsonrpc.Field(a, "result")
+		if !ok || string(raw) == "null" {
 			calls[i].err = fmt.Errorf("JSON-RPC answer from %s with neither result nor error", url)
+			continue
+		}
+		d, err := jsonrpc.Hex(raw, common.HashLength)
+		if err != nil {
+			calls[i].err = fmt.Errorf("malformed transaction hash in the answer from %s", url)
+			continue
+		}
+		if _, err := hex.Decode(calls[i].hash[:], d); err != nil {
+			calls[i].err = fmt.Errorf("malformed transaction hash in the answer from %s", url)
 		}
 	}
 	for i, ok := range answered {
