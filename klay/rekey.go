@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math/big"
 	"sync"
+	"sync/atomic"
 
 	"github.com/kaiachain/kaia/common"
 	"github.com/kaiachain/kaia/common/hexutil"
@@ -23,18 +24,16 @@ var ErrKeyChanging = errors.New("an account update of this account awaits its bl
 
 // keyChange is an account's gate for account updates.
 type keyChange struct {
-	mu sync.Mutex
-	// done is non-nil while an update is in flight and closed when its
-	// verdict is in.
-	done      chan struct{}
+	mu sync.Mutex // serialises updates; readers of done need not take it
+	// done is set while an update is in flight and closed when its
+	// verdict is in. Atomic: every signature reads it, at full load.
+	done      atomic.Pointer[chan struct{}]
 	decoupled bool // the signing key is not the one the address derives from
 }
 
 // KeyChanging reports whether an account update of a awaits its block.
 func (a *Account) KeyChanging() bool {
-	a.rekey.mu.Lock()
-	defer a.rekey.mu.Unlock()
-	return a.rekey.done != nil
+	return a.rekey.done.Load() != nil
 }
 
 // Decoupled reports whether an account update gave a a signing key other
@@ -49,14 +48,12 @@ func (a *Account) Decoupled() bool {
 // WaitKey waits, bounded by ctx, until no account update of a is in flight.
 func (a *Account) WaitKey(ctx context.Context) error {
 	for {
-		a.rekey.mu.Lock()
-		done := a.rekey.done
-		a.rekey.mu.Unlock()
+		done := a.rekey.done.Load()
 		if done == nil {
 			return nil
 		}
 		select {
-		case <-done:
+		case <-*done:
 		case <-ctx.Done():
 			return fmt.Errorf("%s: %w: %w", a.Address.Hex(), ErrKeyChanging, ctx.Err())
 		}
@@ -70,11 +67,11 @@ func (a *Account) WaitKey(ctx context.Context) error {
 func (a *Account) BeginKeyChange() (end func(newKey *ecdsa.PrivateKey), err error) {
 	a.rekey.mu.Lock()
 	defer a.rekey.mu.Unlock()
-	if a.rekey.done != nil {
+	if a.rekey.done.Load() != nil {
 		return nil, fmt.Errorf("%s: %w", a.Address.Hex(), ErrKeyChanging)
 	}
 	done := make(chan struct{})
-	a.rekey.done = done
+	a.rekey.done.Store(&done)
 	var once sync.Once
 	return func(k *ecdsa.PrivateKey) {
 		once.Do(func() {
@@ -84,7 +81,7 @@ func (a *Account) BeginKeyChange() (end func(newKey *ecdsa.PrivateKey), err erro
 				a.key.Store(k)
 				a.rekey.decoupled = KeyAddress(k) != a.Address
 			}
-			a.rekey.done = nil
+			a.rekey.done.Store(nil)
 			close(done)
 		})
 	}, nil
