@@ -37,13 +37,7 @@ func TestProgressOffATerminalLogsLines(t *testing.T) {
 	var out lockedBuffer
 	p := newProgress(&out, 10, "funding main chain", nil, 20*time.Millisecond)
 	_ = p.Add(3)
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(out.String(), "done=3 of=10") {
-		if time.Now().After(deadline) {
-			t.Fatalf("no progress line within 10 s: %q", out.String())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitUntil(t, "a progress line", func() bool { return strings.Contains(out.String(), "done=3 of=10") })
 	_ = p.Add(7)
 	_ = p.Finish()
 	got := out.String()
@@ -90,13 +84,7 @@ func TestProgressOnATerminalDrawsTheBar(t *testing.T) {
 		_ = p.Add(1)
 	}
 	_ = p.Finish()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(screen.String(), "4/4") {
-		if time.Now().After(deadline) {
-			t.Fatalf("no finished bar on the terminal: %q", screen.String())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitUntil(t, "a finished bar on the terminal", func() bool { return strings.Contains(screen.String(), "4/4") })
 	slave.Close()
 	got := screen.String()
 	if !strings.Contains(got, "\r") || !strings.Contains(got, "sweeping main chain") || strings.Contains(got, "level=INFO") {

@@ -45,6 +45,20 @@ type contractSet struct {
 	log  *slog.Logger
 }
 
+// mainContract is the set-up the token and execution cases share: the main
+// chain's test accounts, the contract's ABI and bytecode, and the set that
+// finds or deploys its instance.
+func mainContract(env *Env, name string) (*Chain, *contracts.Contract, *contractSet, error) {
+	if err := needAccounts(env.MC); err != nil {
+		return nil, nil, nil, err
+	}
+	k, err := contracts.Load(name)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return env.MC, k, newContractSet(env, env.MC), nil
+}
+
 func newContractSet(env *Env, c *Chain) *contractSet {
 	s := &contractSet{chain: c, given: env.Contracts, log: env.Log}
 	if s.log == nil {

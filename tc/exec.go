@@ -168,15 +168,11 @@ type execTask struct {
 }
 
 func newExecTask(ctx context.Context, env *Env, r execRow) (*execTask, error) {
-	if err := needAccounts(env.MC); err != nil {
-		return nil, err
-	}
-	c := env.MC
-	k, err := contracts.Load(r.contract)
+	c, k, set, err := mainContract(env, r.contract)
 	if err != nil {
 		return nil, err
 	}
-	to, err := r.target(ctx, newContractSet(env, c))
+	to, err := r.target(ctx, set)
 	if err != nil {
 		return nil, err
 	}

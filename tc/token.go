@@ -93,15 +93,11 @@ type erc20Transfer struct {
 }
 
 func newERC20Transfer(ctx context.Context, env *Env, name string) (*erc20Transfer, error) {
-	if err := needAccounts(env.MC); err != nil {
-		return nil, err
-	}
-	c := env.MC
-	k, err := contracts.Load(contracts.ERC20)
+	c, k, set, err := mainContract(env, contracts.ERC20)
 	if err != nil {
 		return nil, err
 	}
-	token, err := newContractSet(env, c).ensure(ctx, contracts.ERC20, nil, erc20Supply)
+	token, err := set.ensure(ctx, contracts.ERC20, nil, erc20Supply)
 	if err != nil {
 		return nil, err
 	}
@@ -217,15 +213,11 @@ type erc721Transfer struct {
 }
 
 func newERC721Transfer(ctx context.Context, env *Env, name string) (*erc721Transfer, error) {
-	if err := needAccounts(env.MC); err != nil {
-		return nil, err
-	}
-	c := env.MC
-	k, err := contracts.Load(contracts.ERC721)
+	c, k, set, err := mainContract(env, contracts.ERC721)
 	if err != nil {
 		return nil, err
 	}
-	token, err := newContractSet(env, c).ensure(ctx, contracts.ERC721, nil)
+	token, err := set.ensure(ctx, contracts.ERC721, nil)
 	if err != nil {
 		return nil, err
 	}
