@@ -41,8 +41,8 @@ func (f *readNode) answer(method string, params []json.RawMessage) any {
 	case "klay_getBlockByNumber", "klay_getBlockWithConsensusInfoByNumber":
 		var n string
 		_ = json.Unmarshal(params[0], &n)
-		if bad {
-			n = "0x0"
+		if bad { // a block never asked for: asked numbers are at most the head
+			n = fmt.Sprintf("%#x", f.head+1)
 		}
 		b := map[string]any{"number": n, "hash": "0x" + strings.Repeat("ab", 32), "transactions": []any{}}
 		if n == "0x5" {
@@ -100,8 +100,8 @@ func TestReadsAgainstFakeNode(t *testing.T) {
 		{"rpcPing", "klay_blockNumber", ""},
 		{"readBlockNumber", "klay_blockNumber", "block number 1: the head was 100 at set-up"},
 		{"readGasPrice", "klay_gasPrice", "gas price 0: want a positive price"},
-		{"readGetBlockByNumber", "klay_getBlockByNumber", "got block 0"},
-		{"readGetBlockWithConsensusInfoByNumber", "klay_getBlockWithConsensusInfoByNumber", "got block 0"},
+		{"readGetBlockByNumber", "klay_getBlockByNumber", "got block 101"},
+		{"readGetBlockWithConsensusInfoByNumber", "klay_getBlockWithConsensusInfoByNumber", "got block 101"},
 		{"readGetBalance", "klay_getBalance", "not a hex quantity"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
