@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash"
 	"log/slog"
 	"math/big"
 	"math/rand/v2"
@@ -15,6 +16,7 @@ import (
 	"github.com/kaiachain/kaia/blockchain/types"
 	"github.com/kaiachain/kaia/common"
 	"github.com/kaiachain/kaia/crypto"
+	"github.com/kaiachain/kaia/crypto/sha3"
 )
 
 // Tracker follows sent transactions to their blocks; *Scanner implements it.
@@ -93,6 +95,10 @@ type Lanes struct {
 
 	wakeMu sync.Mutex
 	wake   chan struct{} // closed and replaced whenever a lane frees a slot
+	// waiting counts the senders in waitRoom: with none, a freed slot
+	// wakes nobody and costs no new channel (at saturation, thousands of
+	// inclusions a block).
+	waiting atomic.Int32
 }
 
 // NewLanes returns the lanes of cfg.Accounts.
@@ -157,6 +163,12 @@ func (ls *Lanes) wakeCh() <-chan struct{} {
 }
 
 func (ls *Lanes) broadcast() {
+	// A sender that starts waiting after this load reads the lane's
+	// state after the change that led here (it takes l.mu after counting
+	// itself), so it cannot miss it.
+	if ls.waiting.Load() == 0 {
+		return
+	}
 	ls.wakeMu.Lock()
 	close(ls.wake)
 	ls.wake = make(chan struct{})
@@ -201,6 +213,10 @@ type flight struct {
 	resends int
 	ticket  *Ticket
 	cost    *big.Int // the most it may cost: value + gas limit × price
+	// settled is set (under the lane's mu) once the tracker gave its
+	// verdict: a block can be scanned before the send's answer arrives,
+	// and Send must then not file the flight as awaiting inclusion.
+	settled bool
 }
 
 // Ticket is a sent transaction whose block is awaited.
@@ -304,7 +320,9 @@ func (l *Lane) Send(ctx context.Context, build Builder) (*Ticket, error) {
 	switch out {
 	case Accepted, Known, Unknown:
 		l.mu.Lock()
-		l.flights[nonce] = f
+		if !f.settled {
+			l.flights[nonce] = f
+		}
 		l.next = nonce + 1
 		l.mu.Unlock()
 		if out == Unknown {
@@ -368,6 +386,8 @@ func (l *Lane) refund(cost *big.Int) {
 
 // waitRoom waits until the lane has room and is not cooling down.
 func (l *Lane) waitRoom(ctx context.Context) error {
+	l.ls.waiting.Add(1)
+	defer l.ls.waiting.Add(-1)
 	for {
 		wake := l.ls.wakeCh()
 		l.mu.Lock()
@@ -414,24 +434,60 @@ func (l *Lane) resync(ctx context.Context) {
 // resolved takes the tracker's verdict on f.
 func (l *Lane) resolved(f *flight, inc Inclusion) {
 	l.mu.Lock()
+	f.settled = true
 	if cur := l.flights[f.nonce]; cur == f {
 		delete(l.flights, f.nonce)
 	}
+	var gone []*flight
 	if inc.Err == nil {
-		l.confirmed = max(l.confirmed, f.nonce+1)
-		// Anything of ours still waiting below is no longer possible.
-		for n, g := range l.flights {
-			if n < l.confirmed {
-				delete(l.flights, n)
-				if l.ls.cfg.Tracker.Untrack(g.hash) {
-					defer g.ticket.resolve(Inclusion{Hash: g.hash, Err: ErrReplaced})
-				}
+		gone = l.confirm(f.nonce + 1)
+	}
+	l.mu.Unlock()
+	l.replaced(gone)
+	f.ticket.resolve(inc)
+	l.ls.broadcast()
+}
+
+// confirm moves confirmed up to n (every nonce below is included) and
+// takes the flights it passed out of the lane: they can no longer be
+// included. The caller holds mu and hands the result to replaced after
+// unlocking it.
+func (l *Lane) confirm(n uint64) []*flight {
+	if n <= l.confirmed {
+		return nil
+	}
+	from := l.confirmed
+	l.confirmed = n
+	var gone []*flight
+	// In order, a confirmation passes one nonce: look at the nonces it
+	// passed rather than at every transaction in flight (at saturation,
+	// thousands of inclusions a block).
+	if n-from <= uint64(len(l.flights)) {
+		for k := from; k < n; k++ {
+			if g, ok := l.flights[k]; ok {
+				gone = append(gone, g)
+			}
+		}
+	} else {
+		for k, g := range l.flights {
+			if k < n {
+				gone = append(gone, g)
 			}
 		}
 	}
-	l.mu.Unlock()
-	f.ticket.resolve(inc)
-	l.ls.broadcast()
+	for _, g := range gone {
+		delete(l.flights, g.nonce)
+	}
+	return gone
+}
+
+// replaced gives each of gone that is still awaited ErrReplaced.
+func (l *Lane) replaced(gone []*flight) {
+	for _, g := range gone {
+		if l.ls.cfg.Tracker.Untrack(g.hash) {
+			g.ticket.resolve(Inclusion{Hash: g.hash, Err: ErrReplaced})
+		}
+	}
 }
 
 // check runs once per block: it sends a stalled lowest transaction again
@@ -485,14 +541,13 @@ func (l *Lane) resend(ctx context.Context, f *flight, head uint64) {
 		// tells which (a mined f is reported by the tracker).
 		if m, err := l.ls.cfg.Client.NonceAt(ctx, l.acct.Address, nil); err == nil && m > f.nonce && tries >= 2 {
 			l.mu.Lock()
-			l.confirmed = max(l.confirmed, m)
+			gone := l.confirm(m)
 			if l.flights[f.nonce] == f {
 				delete(l.flights, f.nonce)
+				gone = append(gone, f)
 			}
 			l.mu.Unlock()
-			if l.ls.cfg.Tracker.Untrack(f.hash) {
-				f.ticket.resolve(Inclusion{Hash: f.hash, Err: ErrReplaced})
-			}
+			l.replaced(gone)
 			l.ls.broadcast()
 		}
 		return
@@ -524,7 +579,9 @@ func (l *Lane) fill(ctx context.Context, nonce, head uint64) {
 	case Accepted, Known, Unknown:
 		l.mu.Lock()
 		old := l.flights[nonce]
-		l.flights[nonce] = f
+		if !f.settled {
+			l.flights[nonce] = f
+		}
 		l.mu.Unlock()
 		// The node took another transaction with this nonce, so the one
 		// it kept refusing is not in its pool: it is replaced.
@@ -539,8 +596,10 @@ func (l *Lane) fill(ctx context.Context, nonce, head uint64) {
 		l.ls.cfg.Tracker.Untrack(f.hash)
 		if m, err := l.ls.cfg.Client.NonceAt(ctx, l.acct.Address, nil); err == nil {
 			l.mu.Lock()
-			l.confirmed = max(l.confirmed, m)
+			gone := l.confirm(m)
 			l.mu.Unlock()
+			l.replaced(gone)
+			l.ls.broadcast()
 		}
 	default:
 		l.ls.cfg.Tracker.Untrack(f.hash)
@@ -572,7 +631,30 @@ func SelfTransfer(chainID *big.Int, price *GasPricer) func(*Account, uint64) (*t
 // iteration's CPU. lane_test checks it against tx.Hash() for every kind.
 func rawHash(tx *types.Transaction, raw []byte) common.Hash {
 	if tx.Type().IsEthTypedTransaction() && len(raw) > 0 && types.TxType(raw[0]) == types.EthereumTxTypeEnvelope {
-		return crypto.Keccak256Hash(raw[1:])
+		raw = raw[1:]
 	}
-	return crypto.Keccak256Hash(raw)
+	return keccak(raw)
+}
+
+// keccakState is Kaia's Keccak-256, which can be read without Sum's copy.
+type keccakState interface {
+	hash.Hash
+	Read([]byte) (int, error)
+}
+
+// keccaks reuses hashers: crypto.Keccak256Hash allocates a state and a
+// copy of it for every hash, which the send path paid once per iteration.
+var keccaks = sync.Pool{New: func() any { return sha3.NewKeccak256() }}
+
+// keccak is crypto.Keccak256Hash(data) with a reused hasher.
+func keccak(data []byte) (h common.Hash) {
+	k, ok := keccaks.Get().(keccakState)
+	if !ok {
+		return crypto.Keccak256Hash(data)
+	}
+	k.Reset()
+	_, _ = k.Write(data)
+	_, _ = k.Read(h[:])
+	keccaks.Put(k)
+	return h
 }

@@ -402,3 +402,45 @@ func TestLaneStopsFillingAMinedNonce(t *testing.T) {
 		}
 	}
 }
+
+// eagerTracker reports every transaction included as soon as it is
+// tracked: a block scanned before the node's answer to the send arrived.
+type eagerTracker struct{ fakeTracker }
+
+func (e *eagerTracker) Track(h common.Hash, done func(Inclusion)) {
+	done(Inclusion{Hash: h, Status: 1})
+}
+
+// An inclusion seen before the send's answer leaves nothing in flight: the
+// lane does not fill up with transactions already mined.
+func TestLaneInclusionBeforeAnswer(t *testing.T) {
+	_, c := newLaneNode(t)
+	key, _ := crypto.GenerateKey()
+	a := NewAccount(key, c)
+	ls, err := NewLanes(LanesConfig{Client: c, Tracker: &eagerTracker{}, Accounts: []*Account{a}, MaxPending: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := ls.Lane(a.Address)
+	for i := range 5 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		tk, err := l.Send(ctx, transfer(a))
+		cancel()
+		if err != nil {
+			t.Fatalf("send %d: %v", i, err)
+		}
+		got := make(chan Inclusion, 1)
+		tk.Then(func(inc Inclusion) { got <- inc })
+		select {
+		case inc := <-got:
+			if inc.Status != 1 || inc.Err != nil {
+				t.Fatalf("send %d: verdict %+v", i, inc)
+			}
+		default:
+			t.Fatalf("send %d: no verdict though the block came first", i)
+		}
+	}
+	if n := ls.Pending(); n != 0 {
+		t.Fatalf("%d transactions in flight after all were included", n)
+	}
+}
