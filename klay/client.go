@@ -70,7 +70,11 @@ func Dial(ctx context.Context, rawurl string, poolSize int) (*Client, error) {
 			return nil, fmt.Errorf("dial %s: %w", rawurl, err)
 		}
 		cl := NewClient(c, rawurl)
-		cl.raws.post = (&rawPoster{http: hc, url: rawurl}).post
+		rp, err := newRawPoster(rawurl, hc)
+		if err != nil {
+			return nil, fmt.Errorf("invalid RPC URL %q", rawurl)
+		}
+		cl.raws.post = rp.post
 		return cl, nil
 	default:
 		c, err := rpc.DialContext(ctx, rawurl)

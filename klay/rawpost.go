@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 
@@ -22,8 +23,25 @@ import (
 // of transactions that was a tenth of a transfer's whole cost to
 // klayslave.
 type rawPoster struct {
-	http *http.Client
-	url  string
+	url string
+	// do sends one request body and returns the answer's body.
+	do func(ctx context.Context, body []byte) ([]byte, error)
+}
+
+// newRawPoster posts to rawurl: over plain HTTP on connections of its own
+// (rawConns), else, as for https, through hc.
+func newRawPoster(rawurl string, hc *http.Client) (*rawPoster, error) {
+	u, err := url.Parse(rawurl)
+	if err != nil {
+		return nil, err
+	}
+	p := &rawPoster{url: rawurl}
+	if u.Scheme == "http" {
+		p.do = newRawConns(u).do
+	} else {
+		p.do = (&stdPoster{http: hc, url: rawurl}).do
+	}
+	return p, nil
 }
 
 // maxRawAnswer bounds the answer to one batch: rawBatchMax answers of a
@@ -68,22 +86,9 @@ func (p *rawPoster) post(ctx context.Context, calls []*rawCall) error {
 	if len(calls) > 1 {
 		body.WriteByte(']')
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url, bytes.NewReader(body.Bytes()))
+	data, err := p.do(ctx, body.Bytes())
 	if err != nil {
 		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := p.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxRawAnswer))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("HTTP %d from %s", resp.StatusCode, p.url)
 	}
 	return answerCalls(data, calls, p.url)
 }
@@ -92,6 +97,33 @@ func (p *rawPoster) post(ctx context.Context, calls []*rawCall) error {
 // scans the answer for the few members it needs (jsonrpc.Field) rather
 // than decoding it through reflection: with a batch per few milliseconds at
 // saturation, the decode was a tenth of the send's cost.
+// stdPoster posts through net/http.
+type stdPoster struct {
+	http *http.Client
+	url  string
+}
+
+func (p *stdPoster) do(ctx context.Context, body []byte) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := p.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxRawAnswer))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("HTTP %d from %s", resp.StatusCode, p.url)
+	}
+	return data, nil
+}
+
 func answerCalls(data []byte, calls []*rawCall, url string) error {
 	var answers [][]byte
 	if len(calls) == 1 {
