@@ -39,6 +39,7 @@ import (
 	"github.com/kaiachain/kaia/common/hexutil"
 	"github.com/kaiachain/kaia/crypto"
 	"github.com/klayslave/klayslave/contracts"
+	"github.com/klayslave/klayslave/jsonrpc"
 	"github.com/klayslave/klayslave/klay"
 	"github.com/klayslave/klayslave/runner"
 	"github.com/klayslave/klayslave/stats"
@@ -107,9 +108,44 @@ func sinkAnswer(q rpcReq) map[string]interface{} {
 	return out
 }
 
+// sinkHash answers every raw transaction: the lanes track a transaction
+// by the hash of its bytes, not by the node's answer.
+const sinkHash = `"0x00000000000000000000000000000000000000000000000000000000000000aa"`
+
+// sendBatchAnswer answers a batch of raw transactions by scanning it, not
+// decoding it: the sink shares the cores with the measured process, and
+// the less it takes the less it disturbs the measure. ok is false for any
+// other body.
+func sendBatchAnswer(body []byte) ([]byte, bool) {
+	elems, ok := jsonrpc.Elements(body)
+	if !ok || len(elems) == 0 {
+		return nil, false
+	}
+	out := make([]byte, 0, 100*len(elems))
+	out = append(out, '[')
+	for i, e := range elems {
+		m, _ := jsonrpc.Field(e, "method")
+		id, ok := jsonrpc.Field(e, "id")
+		if !ok || (string(m) != `"klay_sendRawTransaction"` && string(m) != `"eth_sendRawTransaction"`) {
+			return nil, false
+		}
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, `{"jsonrpc":"2.0","id":`...)
+		out = append(out, id...)
+		out = append(out, `,"result":`+sinkHash+`}`...)
+	}
+	return append(out, ']'), true
+}
+
 func sinkHandler(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	w.Header().Set("Content-Type", "application/json")
+	if out, ok := sendBatchAnswer(body); ok {
+		_, _ = w.Write(out)
+		return
+	}
 	var batch []rpcReq
 	if json.Unmarshal(body, &batch) == nil {
 		out := make([]map[string]interface{}, len(batch))
@@ -397,7 +433,10 @@ func BenchmarkIteration(b *testing.B) {
 			// Bare and iteration costs are measured in turns, so that
 			// whatever else the machine does weighs on both alike; the
 			// median of the turns' ratios is reported.
-			const turns = 5
+			// Each bare turn signs as many as the iteration turn beside
+			// it: on a shared machine a short bare turn made the ratio
+			// swing by ±5 %.
+			const turns = 9
 			run := iterations(b, url, c)
 			var bare, iter time.Duration
 			var ratios []float64
@@ -407,7 +446,7 @@ func BenchmarkIteration(b *testing.B) {
 				if t == turns-1 {
 					n = max(b.N-(turns-1)*(b.N/turns), 1000)
 				}
-				bt := bareCPU(b, k, 2000)
+				bt := bareCPU(b, k, n)
 				it := run(n)
 				bare += bt
 				iter += it
