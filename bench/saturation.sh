@@ -4,7 +4,7 @@
 #  1. The node's ceiling without klayslave's send path: bench/ceiling signs
 #     every transfer before the clock starts and sends them as fast as the
 #     node takes them, for CEILING_TIME; the rate is counted from blocks.
-#  2. mcValueTransferTc, closed loop, USERS users and accounts, RUN_TIME,
+#  2. mcValueTransferTc, closed loop, USERS users, ACCOUNTS accounts, RUN_TIME,
 #     through the same endpoint. From the blocks: its on-chain TPS against
 #     the ceiling, the lowest 10-block window in the middle of the run
 #     against the mean; what klayslave reports as included against what
@@ -27,6 +27,11 @@ CEILING_TIME=${CEILING_TIME:-60s}
 RUN_TIME=${RUN_TIME:-120}
 OPEN_TIME=${OPEN_TIME:-60}
 USERS=${USERS:-200}
+# 300 accounts × 16 in flight: a Kaia pool never evicts an account's first
+# 16 pending transactions, and holds 5,120 in all; 200 accounts can have at
+# most 4,096 in flight without eviction (see maxPending in cmd/klayslave).
+ACCOUNTS=${ACCOUNTS:-300}
+PENDING=${PENDING:-0}
 DRAIN=${DRAIN:-10}
 out=${OUT:-$(mktemp -d)}
 mkdir -p "$out"
@@ -51,7 +56,7 @@ run() {
   local name=$1; shift
   local first; first=$(head)
   local t0; t0=$(date +%s.%N)
-  ./bin/klayslave run -tc mcValueTransferTc -numMcUser "$USERS" -numScUser 0 -users "$USERS" -spawn-rate 0 \
+  ./bin/klayslave run -tc mcValueTransferTc -numMcUser "$ACCOUNTS" -max-pending-per-account "$PENDING" -numScUser 0 -users "$USERS" -spawn-rate 0 \
     -charge "${CHARGE:-100}" -drain-timeout "${DRAIN}s" -report-interval 1h -log-dir "$out/logs" -mcEndpoint "$url" "$@" \
     >"$out/$name.txt" 2>"$out/$name.err" || true
   local t1; t1=$(date +%s.%N)

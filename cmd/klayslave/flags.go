@@ -121,7 +121,7 @@ func newFlagSet(name string, o *options, standalone bool) *flag.FlagSet {
 	fs.DurationVar(&o.stopTimeout, "stop-timeout", 2*time.Second, "on stop, how long calls in flight may finish before they are cancelled")
 	fs.DurationVar(&o.drainTimeout, "drain-timeout", 10*time.Second, "after the users stop, how long to wait for sent transactions to reach a block before the final report")
 	fs.Uint64Var(&o.inclusionBlks, "inclusion-timeout", 30, "blocks after which a sent transaction that no block holds is a failure (\"not included\")")
-	fs.IntVar(&o.maxPending, "max-pending-per-account", 0, "transactions of one test account awaiting inclusion at most (0: 4096 / accounts, from 4 to 64, so that all of them fit in a default Kaia pool); throughput ≤ accounts × this per block")
+	fs.IntVar(&o.maxPending, "max-pending-per-account", 0, "transactions of one test account awaiting inclusion at most (0: what a default Kaia pool keeps without evicting: 4096 / accounts up to 256 accounts, at most 64; from 256 accounts, 16 or fewer, up to 4800 in all); throughput ≤ accounts × this per block")
 	fs.Func("contracts", "main-chain contracts to use instead of deploying, as Name=0xaddress,... (names: "+strings.Join(contracts.Own(), ", ")+")", func(v string) error {
 		m, err := parseContracts(v)
 		o.contracts = m

@@ -143,7 +143,8 @@ func TestClassNamedAfterAnotherCaseWarnsOnce(t *testing.T) {
 
 func TestMaxPendingFitsThePool(t *testing.T) {
 	for _, c := range []struct{ flag, accounts, want int }{
-		{0, 10, 64}, {0, 200, 20}, {0, 4096, 4}, {0, 0, 64}, {7, 200, 7},
+		{0, 10, 64}, {0, 200, 20}, {0, 256, 16}, {0, 300, 16}, {0, 400, 12},
+		{0, 4096, 1}, {0, 0, 64}, {7, 200, 7},
 	} {
 		if got := maxPending(c.flag, c.accounts); got != c.want {
 			t.Errorf("maxPending(%d, %d) = %d, want %d", c.flag, c.accounts, got, c.want)
