@@ -124,7 +124,10 @@ func decodeBlockReceipts(raw json.RawMessage, blockHash common.Hash) (map[common
 // block fetched. receiptsErr is the node's error for the receipts (e.g.
 // method not found, or receipts of another block); err is an I/O error or
 // an undecodable block.
-func (c *Client) blockAndReceipts(ctx context.Context, n uint64, withReceipts bool) (b *Block, receipts map[common.Hash]*Receipt, receiptsErr, err error) {
+//
+// gotBlock, if not nil, is called with the block as soon as it is decoded,
+// while the receipts may still be on their way.
+func (c *Client) blockAndReceipts(ctx context.Context, n uint64, withReceipts bool, gotBlock func(*Block)) (b *Block, receipts map[common.Hash]*Receipt, receiptsErr, err error) {
 	num := hexutil.EncodeUint64(n)
 	var rawReceipts json.RawMessage
 	var wg sync.WaitGroup
@@ -136,12 +139,17 @@ func (c *Client) blockAndReceipts(ctx context.Context, n uint64, withReceipts bo
 		}()
 	}
 	var rawBlock json.RawMessage
-	err = c.Call(ctx, &rawBlock, "klay_getBlockByNumber", num, false)
-	wg.Wait()
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("block %d: %w", n, err)
+	callErr := c.Call(ctx, &rawBlock, "klay_getBlockByNumber", num, false)
+	if callErr == nil {
+		b, err = decodeBlock(rawBlock)
+		if err == nil && gotBlock != nil {
+			gotBlock(b)
+		}
 	}
-	b, err = decodeBlock(rawBlock)
+	wg.Wait()
+	if callErr != nil {
+		return nil, nil, nil, fmt.Errorf("block %d: %w", n, callErr)
+	}
 	if err != nil || !withReceipts {
 		return b, nil, nil, err
 	}

@@ -26,6 +26,24 @@ type Tracker interface {
 	Head() uint64
 }
 
+// SeenTracker is a Tracker that also tells, before the verdict, that a
+// block holds a transaction (the Scanner does, ahead of the receipts): the
+// nonce is spent then, and the lane's slot free.
+type SeenTracker interface {
+	Tracker
+	TrackSeen(h common.Hash, seen func(), done func(Inclusion))
+}
+
+// track tracks f with the lanes' tracker.
+func (l *Lane) track(f *flight) {
+	done := func(inc Inclusion) { l.resolved(f, inc) }
+	if st, ok := l.ls.cfg.Tracker.(SeenTracker); ok {
+		st.TrackSeen(f.hash, func() { l.seen(f) }, done)
+		return
+	}
+	l.ls.cfg.Tracker.Track(f.hash, done)
+}
+
 // Errors of a lane's transactions.
 var (
 	// ErrReplaced: another transaction took the nonce (a gap filler, after
@@ -314,7 +332,7 @@ func (l *Lane) Send(ctx context.Context, build Builder) (*Ticket, error) {
 	f := &flight{nonce: nonce, raw: raw, hash: rawHash(tx, raw), head: l.ls.cfg.Tracker.Head(), ticket: &Ticket{Tx: tx}, cost: cost}
 	// Track before sending: the block could be scanned before the answer
 	// to the send arrives.
-	l.ls.cfg.Tracker.Track(f.hash, func(inc Inclusion) { l.resolved(f, inc) })
+	l.track(f)
 	_, sendErr := c.SendRawTransaction(ctx, raw)
 	out := ClassifySendError(sendErr)
 	switch out {
@@ -433,18 +451,33 @@ func (l *Lane) resync(ctx context.Context) {
 
 // resolved takes the tracker's verdict on f.
 func (l *Lane) resolved(f *flight, inc Inclusion) {
+	if inc.Err == nil {
+		l.seen(f) // a block holds it, reverted or not
+	} else {
+		l.mu.Lock()
+		f.settled = true
+		if cur := l.flights[f.nonce]; cur == f {
+			delete(l.flights, f.nonce)
+		}
+		l.mu.Unlock()
+		l.ls.broadcast()
+	}
+	f.ticket.resolve(inc)
+}
+
+// seen takes f out of flight: a block holds it, so its nonce is spent and
+// its slot free, whatever its receipt will say. Lower nonces still in
+// flight were replaced (a block holds an account's transactions in nonce
+// order, so ours among them were seen first). Seeing f again does nothing.
+func (l *Lane) seen(f *flight) {
 	l.mu.Lock()
 	f.settled = true
 	if cur := l.flights[f.nonce]; cur == f {
 		delete(l.flights, f.nonce)
 	}
-	var gone []*flight
-	if inc.Err == nil {
-		gone = l.confirm(f.nonce + 1)
-	}
+	gone := l.confirm(f.nonce + 1)
 	l.mu.Unlock()
 	l.replaced(gone)
-	f.ticket.resolve(inc)
 	l.ls.broadcast()
 }
 
@@ -573,7 +606,7 @@ func (l *Lane) fill(ctx context.Context, nonce, head uint64) {
 		return
 	}
 	f := &flight{nonce: nonce, raw: raw, hash: rawHash(tx, raw), head: head, ticket: &Ticket{Tx: tx}, cost: tx.Cost()}
-	l.ls.cfg.Tracker.Track(f.hash, func(inc Inclusion) { l.resolved(f, inc) })
+	l.track(f)
 	_, err = l.ls.cfg.Client.SendRawTransaction(ctx, raw)
 	switch ClassifySendError(err) {
 	case Accepted, Known, Unknown:

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -442,5 +443,63 @@ func TestLaneInclusionBeforeAnswer(t *testing.T) {
 	}
 	if n := ls.Pending(); n != 0 {
 		t.Fatalf("%d transactions in flight after all were included", n)
+	}
+}
+
+// seenTracker keeps each transaction's seen hook for the test to call.
+type seenTracker struct {
+	fakeTracker
+	seen map[common.Hash]func()
+}
+
+func (s *seenTracker) TrackSeen(h common.Hash, seen func(), done func(Inclusion)) {
+	s.Track(h, done)
+	s.mu.Lock()
+	s.seen[h] = seen
+	s.mu.Unlock()
+}
+
+// A block that holds the transaction frees its slot before the receipt
+// gives the verdict, which still comes once.
+func TestLaneSlotFreedWhenSeen(t *testing.T) {
+	_, c := newLaneNode(t)
+	key, _ := crypto.GenerateKey()
+	a := NewAccount(key, c)
+	tr := &seenTracker{seen: map[common.Hash]func(){}}
+	ls, err := NewLanes(LanesConfig{Client: c, Tracker: tr, Accounts: []*Account{a}, MaxPending: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := ls.Lane(a.Address)
+	first, err := l.Send(context.Background(), transfer(a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := l.Send(ctx, transfer(a)); !errors.Is(err, ErrLaneFull) {
+		t.Fatalf("second send before the block: %v, want ErrLaneFull", err)
+	}
+	tr.mu.Lock()
+	seen := tr.seen[first.Tx.Hash()]
+	tr.mu.Unlock()
+	seen()
+	seen() // a block fetched again
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel2()
+	if _, err := l.Send(ctx2, transfer(a)); err != nil {
+		t.Fatalf("send after the block held the first: %v", err)
+	}
+	var verdicts atomic.Int32
+	first.Then(func(Inclusion) { verdicts.Add(1) })
+	if verdicts.Load() != 0 {
+		t.Fatal("a verdict before the receipt")
+	}
+	tr.resolve(first.Tx.Hash(), Inclusion{Status: 1})
+	if n := verdicts.Load(); n != 1 {
+		t.Fatalf("%d verdicts, want 1", n)
+	}
+	if n := ls.Pending(); n != 1 {
+		t.Fatalf("%d in flight, want the second send's 1", n)
 	}
 }

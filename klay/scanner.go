@@ -126,6 +126,9 @@ func (c *ScannerConfig) defaults() {
 // tracked is one Track call not resolved yet.
 type tracked struct {
 	done func(Inclusion)
+	// seen, if set, hears of the block that holds the transaction as soon
+	// as the block is fetched, before its receipts are read.
+	seen func()
 	// extended counts the timeouts passed while the node still held the
 	// transaction in its pool.
 	extended int
@@ -204,7 +207,14 @@ func NewScanner(cfg ScannerConfig) *Scanner {
 // late Track is still caught by a receipt lookup at the timeout. Tracking a hash already tracked adds done
 // to the same verdict. After Run has ended, done is called at once with
 // ErrScanStopped. Safe for concurrent use.
-func (s *Scanner) Track(h common.Hash, done func(Inclusion)) {
+func (s *Scanner) Track(h common.Hash, done func(Inclusion)) { s.TrackSeen(h, nil, done) }
+
+// TrackSeen is Track, and also calls seen (if not nil) once a fetched block
+// holds h, before its receipts are read: a full block's receipts take the
+// node and the scanner a few hundred milliseconds, and a sender can use the
+// spent nonce's slot in that time. seen may be called again for the same
+// block when its receipts must be fetched once more.
+func (s *Scanner) TrackSeen(h common.Hash, seen func(), done func(Inclusion)) {
 	s.mu.Lock()
 	if s.stopped {
 		s.mu.Unlock()
@@ -214,10 +224,15 @@ func (s *Scanner) Track(h common.Hash, done func(Inclusion)) {
 	if t, ok := s.tracked[h]; ok {
 		prev := t.done
 		t.done = func(in Inclusion) { prev(in); done(in) }
+		if prevSeen := t.seen; seen != nil && prevSeen != nil {
+			t.seen = func() { prevSeen(); seen() }
+		} else if seen != nil {
+			t.seen = seen
+		}
 		s.mu.Unlock()
 		return
 	}
-	t := &tracked{done: done}
+	t := &tracked{done: done, seen: seen}
 	s.tracked[h] = t
 	var deadline uint64
 	if s.started {
@@ -479,7 +494,7 @@ func (s *Scanner) scan(ctx context.Context) bool {
 	n := s.next
 	withReceipts := !s.noBlockRcpts && s.Pending() > 0
 	cctx, cancel := s.callCtx(ctx)
-	b, receipts, rerr, err := s.cfg.Client.blockAndReceipts(cctx, n, withReceipts)
+	b, receipts, rerr, err := s.cfg.Client.blockAndReceipts(cctx, n, withReceipts, func(b *Block) { s.seen(n, b) })
 	cancel()
 	if err == ErrNotFound {
 		return false // the node announced it but does not serve it yet
@@ -515,6 +530,29 @@ func (s *Scanner) scan(ctx context.Context) bool {
 	// rerr (the node's error for the receipts, or receipts of another
 	// fork) leaves receipts nil: every tracked one counts as missing.
 	return s.resolve(b, receipts)
+}
+
+// seen tells the trackers of the transactions block b (asked as n) holds
+// that a block holds them, unless b is not the block asked for or not the
+// child of the last one scanned (scan then deals with it).
+func (s *Scanner) seen(n uint64, b *Block) {
+	if b.Number != n {
+		return
+	}
+	if k := len(s.recent); k > 0 && s.recent[k-1].num+1 == b.Number && s.recent[k-1].hash != b.ParentHash {
+		return
+	}
+	var calls []func()
+	s.mu.Lock()
+	for _, h := range b.Txs {
+		if t, ok := s.tracked[h]; ok && t.seen != nil {
+			calls = append(calls, t.seen)
+		}
+	}
+	s.mu.Unlock()
+	for _, f := range calls {
+		f()
+	}
 }
 
 // reorged checks b against the previous block scanned. On a mismatch it
@@ -680,7 +718,7 @@ func (s *Scanner) lastChance(expired []verdict, head uint64) {
 		}
 		t, ok := times[r.BlockNumber]
 		if !ok {
-			if b, _, _, err := s.cfg.Client.blockAndReceipts(ctx, r.BlockNumber, false); err == nil {
+			if b, _, _, err := s.cfg.Client.blockAndReceipts(ctx, r.BlockNumber, false, nil); err == nil {
 				t = b.Time
 			}
 			times[r.BlockNumber] = t

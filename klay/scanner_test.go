@@ -1049,7 +1049,7 @@ func FuzzBlockDecode(f *testing.F) {
 			[]byte(`[{"jsonrpc":"2.0","id":1,"result":` + recordedBlock + `},{"jsonrpc":"2.0","id":2,"result":` + string(data) + `}]`),
 		} {
 			body.Store(answer)
-			_, _, _, _ = c.blockAndReceipts(ctx, 1, true)
+			_, _, _, _ = c.blockAndReceipts(ctx, 1, true, nil)
 			// A batch answer longer than asked holds Kaia's batch until
 			// this context ends (see Client.batch): keep it short.
 			bctx, bcancel := context.WithTimeout(ctx, 50*time.Millisecond)
@@ -1274,5 +1274,29 @@ func TestScannerRecordTestdata(t *testing.T) {
 			write("receipts_empty.json", "klay_getBlockReceipts", hexutil.EncodeUint64(n))
 			break
 		}
+	}
+}
+
+// A block's transactions are seen as soon as the block is fetched, before
+// their receipts: here a receipt the node lacks holds the verdict back,
+// not the news that a block holds the transaction.
+func TestScannerSeenBeforeReceipts(t *testing.T) {
+	h := newScanHarness(t, ScannerConfig{ReceiptTries: 1000}, nil)
+	x, other := txHash(1), txHash(2)
+	var seen, otherSeen atomic.Int32
+	h.s.TrackSeen(x, func() { seen.Add(1) }, h.record)
+	h.s.TrackSeen(other, func() { otherSeen.Add(1) }, h.record)
+	h.chain.set(func(f *fakeChain) { f.hidden[x] = -1 })
+	n := h.chain.add(fakeTx{hash: x, status: 0, txError: 0x9})
+	h.waitFor("x seen", func() bool { return seen.Load() > 0 })
+	if v := h.verdicts(x); len(v) != 0 {
+		t.Fatalf("verdict %+v while its receipt is missing", v)
+	}
+	h.chain.set(func(f *fakeChain) { delete(f.hidden, x) })
+	if in := h.one(x); in.Err != nil || in.Block != n || in.Status != 0 {
+		t.Fatalf("verdict %+v, want reverted in block %d", in, n)
+	}
+	if otherSeen.Load() != 0 {
+		t.Fatal("a transaction no block holds was seen")
 	}
 }
