@@ -26,7 +26,7 @@ echo "== reads against a local JSON-RPC sink, klayslave vs a plain net/http loop
 go test -run='^$' -bench=Reads/ -benchtime=1x ./bench/reads
 
 echo "== CPU per signed iteration without a node, against Kaia's bare build+sign: go test -bench . ./bench/sendcost"
-go test -run='^$' -bench=Iteration -benchtime="${SENDCOST_N:-30000x}" ./bench/sendcost
+go test -run='^$' -bench=Iteration -benchtime="${SENDCOST_N:-60000x}" ./bench/sendcost
 
 [ "$CEILING" = 1 ] || exit 0
 
