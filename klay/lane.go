@@ -612,7 +612,9 @@ func (l *Lane) fill(ctx context.Context, nonce, head uint64) {
 	case Accepted, Known, Unknown:
 		l.mu.Lock()
 		old := l.flights[nonce]
-		if !f.settled {
+		if f.settled {
+			delete(l.flights, nonce) // a block already holds the filler
+		} else {
 			l.flights[nonce] = f
 		}
 		l.mu.Unlock()
