@@ -240,10 +240,18 @@ func (r *Runner) schedule(ctx context.Context, t *test) {
 	case <-t.ready:
 	}
 	t.schedStart = time.Now()
+	// The first iteration waits for its user: the one that said it was
+	// ready may not have reached its receive yet, and iteration 0 is the
+	// schedule's start, not a slot a busy user can miss.
+	select {
+	case <-ctx.Done():
+		return
+	case t.work <- Iteration{Seq: 0, Due: t.schedStart}:
+	}
 	rate := Rate{Max: r.cfg.MaxRPS, Ramp: r.cfg.Ramp}
-	timer := time.NewTimer(0)
+	timer := time.NewTimer(time.Until(t.schedStart.Add(rate.Due(1))))
 	defer timer.Stop()
-	var i uint64
+	i := uint64(1)
 	for {
 		select {
 		case <-ctx.Done():
