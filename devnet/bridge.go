@@ -157,6 +157,63 @@ func setThreshold(ctx context.Context, sb, chain *rpc.Client, bridge common.Addr
 	return nil
 }
 
+// bridgeRestoreTimeout bounds the wait for a restarted sub-bridge to
+// answer for its bridges.
+const bridgeRestoreTimeout = 60 * time.Second
+
+// waitBridgesRestored waits until the sub-bridge answers a call that takes
+// its bridge manager's lock. At start Kaia v1.0.3 restores every bridge pair
+// it knows while holding that lock, with calls to the parent chain that
+// have no timeout; with dozens of pairs a block event can wedge it for
+// good, and every bridge call (klayslave's set-up among them) then hangs.
+func waitBridgesRestored(ctx context.Context, sc *rpc.Client, b bridgeInfo) error {
+	deadline := time.Now().Add(bridgeRestoreTimeout)
+	for {
+		var threshold uint8
+		err := callTimeout(ctx, 5*time.Second, sc, &threshold, "subbridge_getValueTransferOperatorThreshold", b.MainBridge)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the sub-bridge has not answered for its bridges in %s (Kaia v1.0.3 can deadlock restoring many bridge pairs at start; 'devnet down --prune-bridges' keeps only the devnet's own): run 'devnet up --fresh'", bridgeRestoreTimeout)
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+// pruneBridges deregisters from the running sub-bridge every bridge pair
+// but the devnet's own (network.json), and returns how many it removed.
+func pruneBridges(ctx context.Context, l layout) (int, error) {
+	n, err := loadNetworkInfo(l)
+	if err != nil {
+		return 0, err
+	}
+	own := n.bridge()
+	sc, err := dial(ctx, l.rpcURL("scn"))
+	if err != nil {
+		return 0, err
+	}
+	defer sc.Close()
+	var list []bridgeJournal
+	if err := call(ctx, sc, &list, "subbridge_listBridge"); err != nil {
+		return 0, fmt.Errorf("subbridge_listBridge: %w", err)
+	}
+	removed := 0
+	for _, j := range list {
+		if j.ChildAddress == own.ServiceBridge && j.ParentAddress == own.MainBridge {
+			continue
+		}
+		if err := call(ctx, sc, nil, "subbridge_deregisterBridge", j.ChildAddress.Hex(), j.ParentAddress.Hex()); err != nil {
+			return removed, fmt.Errorf("subbridge_deregisterBridge(%s, %s): %w", j.ChildAddress.Hex(), j.ParentAddress.Hex(), err)
+		}
+		removed++
+	}
+	return removed, nil
+}
+
 // checkBridgeListed verifies with subbridge_listBridge that the pair is
 // known and subscribed; it re-subscribes a known but unsubscribed pair.
 func checkBridgeListed(ctx context.Context, sc *rpc.Client, b bridgeInfo) error {

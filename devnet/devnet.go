@@ -145,6 +145,9 @@ func bringUp(ctx context.Context, l layout, st chainState, step stepFunc) (netwo
 		if err := checkBridgeListed(ctx, sc, b); err != nil {
 			return networkInfo{}, err
 		}
+		if err := waitBridgesRestored(ctx, sc, b); err != nil {
+			return networkInfo{}, fmt.Errorf("%v; read %s", err, l.logFile("scn"))
+		}
 		step("bridge pair from network.json is registered and subscribed")
 	} else if b, err = setupBridge(ctx, en, sc, step); err != nil {
 		return networkInfo{}, fmt.Errorf("bridge set-up: %v; read %s", err, l.logFile("scn"))
@@ -334,6 +337,13 @@ func down(ctx context.Context, cfg config) error {
 	l, err := newLayout(cfg)
 	if err != nil {
 		return err
+	}
+	if cfg.prune {
+		if n, err := pruneBridges(ctx, l); err != nil {
+			fmt.Fprintf(cfg.stderr, "devnet: bridge pairs not pruned: %v\n", err)
+		} else if n > 0 {
+			fmt.Fprintf(cfg.stdout, "deregistered %d bridge pairs (the devnet's own is kept)\n", n)
+		}
 	}
 	stopped, err := stopNodes(ctx, l)
 	for _, s := range stopped {

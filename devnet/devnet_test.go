@@ -70,6 +70,38 @@ func TestDevnetUpBridgeDown(t *testing.T) {
 
 	transferServiceToMain(ctx, t, info)
 
+	// A pair a test deployed is deregistered by down --prune-bridges; the
+	// devnet's own survives a restart, and the sub-bridge answers for it.
+	sc, err := dial(ctx, info.ServiceChain.RPC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var extra []common.Address
+	if err := callTimeout(ctx, 130*time.Second, sc, &extra, "subbridge_deployBridge"); err != nil || len(extra) != 2 {
+		t.Fatalf("subbridge_deployBridge: %v %v", extra, err)
+	}
+	sc.Close() // deploying registers the pair with the sub-bridge
+	out.Reset()
+	if code := run(ctx, append([]string{"down", "--prune-bridges"}, args...), &out, &out); code != exitOK || !strings.Contains(out.String(), "deregistered 1 bridge pairs") {
+		t.Fatalf("down --prune-bridges: exit %d, output:\n%s", code, out.String())
+	}
+	out.Reset()
+	if code := run(ctx, append([]string{"up"}, args...), &out, &out); code != exitOK {
+		t.Fatalf("up after down --prune-bridges: exit %d, output:\n%s", code, out.String())
+	}
+	if info, err = loadNetworkInfo(l); err != nil {
+		t.Fatal(err)
+	}
+	if sc, err = dial(ctx, info.ServiceChain.RPC); err != nil {
+		t.Fatal(err)
+	}
+	var list []bridgeJournal
+	err = call(ctx, sc, &list, "subbridge_listBridge")
+	sc.Close()
+	if err != nil || len(list) != 1 || !strings.EqualFold(list[0].ChildAddress.Hex(), info.Bridge.ServiceBridge) {
+		t.Fatalf("after the restart the sub-bridge lists %+v (%v), want only the devnet's pair", list, err)
+	}
+
 	out.Reset()
 	if code := run(ctx, append([]string{"down"}, args...), &out, &out); code != exitOK {
 		t.Fatalf("down exited %d:\n%s", code, out.String())

@@ -34,7 +34,8 @@ const usageText = `usage: devnet <command> [flags]
 commands:
   build            build kcn, ken, kscn and homi (skipped when cached)
   up [--fresh]     start main chain + service chain + bridge (idempotent)
-  down             stop the processes started by up (by PID file)
+  down [--prune-bridges]
+                   stop the processes started by up (by PID file)
   status           print block numbers and bridge peer status
   env [--json]     print the network description (env file, or JSON)
 
@@ -47,6 +48,7 @@ type config struct {
 	binDir     string
 	portOffset int
 	fresh      bool
+	prune      bool
 	jsonOut    bool
 	stdout     io.Writer
 	stderr     io.Writer
@@ -110,6 +112,7 @@ func parseArgs(args []string, stdout, stderr io.Writer) (config, string, error) 
 	fs.StringVar(&cfg.binDir, "bin", "", "directory of the kcn/ken/kscn/homi binaries (default $KLAYSLAVE_KAIA_BIN or $HOME/.cache/klayslave/kaia-"+kaiaVersion+"-<go version>/bin)")
 	fs.IntVar(&cfg.portOffset, "port-offset", 0, "added to every port, to run a second network beside the default one")
 	fs.BoolVar(&cfg.fresh, "fresh", false, "up: wipe the data directory and start again")
+	fs.BoolVar(&cfg.prune, "prune-bridges", false, "down: first deregister every bridge pair but the devnet's own from the sub-bridge (tests deploy dozens; at its next start Kaia v1.0.3's sub-bridge restores each one while holding its bridge lock, and can deadlock doing so)")
 	fs.BoolVar(&cfg.jsonOut, "json", false, "env: print network.json instead of the env file")
 
 	if err := fs.Parse(args); err != nil {

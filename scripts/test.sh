@@ -23,7 +23,7 @@ dir=${KLAYSLAVE_DEVNET_DIR:-/tmp/klayslave-devnet}
 bash scripts/deps.sh
 bash scripts/lint.sh
 
-trap './bin/devnet down --dir "$dir" >/dev/null 2>&1 || true' EXIT
+trap './bin/devnet down --prune-bridges --dir "$dir" >/dev/null 2>&1 || true' EXIT
 start=$(date +%s)
 ./bin/devnet up --dir "$dir"
 echo "devnet up took $(( $(date +%s) - start )) s"
@@ -31,5 +31,5 @@ export KLAYSLAVE_DEVNET="$dir/network.json"
 
 go test -race -count=1 -timeout 20m ./...
 
-./bin/devnet down --dir "$dir"
+./bin/devnet down --prune-bridges --dir "$dir"
 (cd devnet && go test -v -count=1 -timeout 10m ./... 2>&1 | grep -E "^(--- |PASS|FAIL|ok|panic)|took|moved")
