@@ -93,10 +93,6 @@ func (p *rawPoster) post(ctx context.Context, calls []*rawCall) error {
 	return answerCalls(data, calls, p.url)
 }
 
-// answerCalls sets each call's hash or error from the node's answer. It
-// scans the answer for the few members it needs (jsonrpc.Field) rather
-// than decoding it through reflection: with a batch per few milliseconds at
-// saturation, the decode was a tenth of the send's cost.
 // stdPoster posts through net/http.
 type stdPoster struct {
 	http *http.Client
@@ -124,6 +120,10 @@ func (p *stdPoster) do(ctx context.Context, body []byte) ([]byte, error) {
 	return data, nil
 }
 
+// answerCalls sets each call's hash or error from the node's answer. It
+// scans the answer for the few members it needs (jsonrpc.Field) rather
+// than decoding it through reflection: with a batch per few milliseconds at
+// saturation, the decode was a tenth of the send's cost.
 func answerCalls(data []byte, calls []*rawCall, url string) error {
 	var answers [][]byte
 	if len(calls) == 1 {
