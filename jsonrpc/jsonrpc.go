@@ -144,7 +144,7 @@ func (c *Client) Do(ctx context.Context, body []byte, buf *Buffer) (n int64, res
 	if err != nil {
 		return 0, nil, err
 	}
-	buf.B, err = readAll(resp.Body, buf.B[:0], resp.ContentLength)
+	buf.B, err = ReadAll(resp.Body, buf.B[:0], resp.ContentLength)
 	resp.Body.Close()
 	n = int64(len(buf.B))
 	if err != nil {
@@ -157,9 +157,9 @@ func (c *Client) Do(ctx context.Context, body []byte, buf *Buffer) (n int64, res
 	return n, result, err
 }
 
-// readAll appends the whole of r to dst, growing it once when the length
-// is known.
-func readAll(r io.Reader, dst []byte, length int64) ([]byte, error) {
+// ReadAll appends the whole of r to dst, growing it once when the length
+// is known (give -1 when it is not).
+func ReadAll(r io.Reader, dst []byte, length int64) ([]byte, error) {
 	if length > 0 && int64(cap(dst)-len(dst)) < length+1 {
 		dst = append(make([]byte, 0, int64(len(dst))+length+1), dst...)
 	}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/kaiachain/kaia/common"
 	"github.com/kaiachain/kaia/common/hexutil"
-	"github.com/kaiachain/kaia/networks/rpc"
 )
 
 // Block is the part of a klay_getBlockByNumber(n, false) answer the scanner
@@ -160,25 +159,17 @@ func (c *Client) blockAndReceipts(ctx context.Context, n uint64, withReceipts bo
 	return b, receipts, receiptsErr, nil
 }
 
-// receiptsOf fetches the receipts of hashes with batched
-// klay_getTransactionReceipt, keeping only those of block blockHash (any
-// block when it is zero). It is the fallback for nodes without
-// klay_getBlockReceipts, and the last look before ErrNotIncluded.
 // pooled returns which of hashes the node holds but no block does yet (its
 // transaction pool): klay_getTransactionByHash answers them with no block
 // number.
 func (c *Client) pooled(ctx context.Context, hashes []common.Hash) (map[common.Hash]bool, error) {
-	raws := make([]json.RawMessage, len(hashes))
-	elems := make([]rpc.BatchElem, len(hashes))
-	for i, h := range hashes {
-		elems[i] = rpc.BatchElem{Method: "klay_getTransactionByHash", Args: []interface{}{h}, Result: &raws[i]}
-	}
-	if err := c.BatchCall(ctx, elems); err != nil {
+	raws, errs, err := c.byHash(ctx, "klay_getTransactionByHash", hashes)
+	if err != nil {
 		return nil, err
 	}
 	out := map[common.Hash]bool{}
-	for i := range elems {
-		if elems[i].Error != nil || len(raws[i]) == 0 || string(raws[i]) == "null" {
+	for i := range raws {
+		if errs[i] != nil || len(raws[i]) == 0 || string(raws[i]) == "null" {
 			continue
 		}
 		var tx struct {
@@ -193,18 +184,18 @@ func (c *Client) pooled(ctx context.Context, hashes []common.Hash) (map[common.H
 	return out, nil
 }
 
+// receiptsOf fetches the receipts of hashes with batched
+// klay_getTransactionReceipt, keeping only those of block blockHash (any
+// block when it is zero). It is the fallback for nodes without
+// klay_getBlockReceipts, and the last look before ErrNotIncluded.
 func (c *Client) receiptsOf(ctx context.Context, hashes []common.Hash, blockHash common.Hash) (map[common.Hash]*Receipt, error) {
-	raws := make([]json.RawMessage, len(hashes))
-	elems := make([]rpc.BatchElem, len(hashes))
-	for i, h := range hashes {
-		elems[i] = rpc.BatchElem{Method: "klay_getTransactionReceipt", Args: []interface{}{h}, Result: &raws[i]}
-	}
-	if err := c.BatchCall(ctx, elems); err != nil {
+	raws, errs, err := c.byHash(ctx, "klay_getTransactionReceipt", hashes)
+	if err != nil {
 		return nil, err
 	}
 	out := make(map[common.Hash]*Receipt, len(hashes))
-	for i := range elems {
-		if elems[i].Error != nil || len(raws[i]) == 0 || string(raws[i]) == "null" {
+	for i := range raws {
+		if errs[i] != nil || len(raws[i]) == 0 || string(raws[i]) == "null" {
 			continue
 		}
 		var r blockReceipt

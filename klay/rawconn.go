@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/klayslave/klayslave/jsonrpc"
 )
 
 // rawConns posts the send path's batches over plain HTTP/1.1 on
@@ -140,25 +142,15 @@ func (p *rawConns) roundTrip(ctx context.Context, c *rawConn, body []byte) (data
 	}
 	defer resp.Body.Close()
 	size := resp.ContentLength
-	if size < 0 || size > maxRawAnswer {
-		size = 512
+	if size > maxRawAnswer {
+		size = -1 // not believed: the limit below ends the read
 	}
-	buf := make([]byte, 0, size)
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, rerr := resp.Body.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if rerr == io.EOF {
-			break
-		}
-		if rerr != nil {
-			return nil, false, p.failed(ctx, rerr)
-		}
-		if len(buf) > maxRawAnswer {
-			return nil, false, fmt.Errorf("answer from %s over %d bytes", p.url, maxRawAnswer)
-		}
+	buf, err := jsonrpc.ReadAll(io.LimitReader(resp.Body, maxRawAnswer+1), nil, size)
+	if err != nil {
+		return nil, false, p.failed(ctx, err)
+	}
+	if len(buf) > maxRawAnswer {
+		return nil, false, fmt.Errorf("answer from %s over %d bytes", p.url, maxRawAnswer)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, !resp.Close, fmt.Errorf("HTTP %d from %s", resp.StatusCode, p.url)

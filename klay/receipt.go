@@ -92,21 +92,35 @@ func (c *Client) TransactionReceipt(ctx context.Context, hash common.Hash) (*Rec
 	return decodeReceipt(raw)
 }
 
+// byHash calls method(hash) for every hash in one JSON-RPC batch and returns
+// each raw result with its error; err is the batch's own.
+func (c *Client) byHash(ctx context.Context, method string, hashes []common.Hash) (raws []json.RawMessage, errs []error, err error) {
+	raws = make([]json.RawMessage, len(hashes))
+	elems := make([]rpc.BatchElem, len(hashes))
+	for i, h := range hashes {
+		elems[i] = rpc.BatchElem{Method: method, Args: []interface{}{h}, Result: &raws[i]}
+	}
+	if err := c.BatchCall(ctx, elems); err != nil {
+		return nil, nil, err
+	}
+	errs = make([]error, len(hashes))
+	for i := range elems {
+		errs[i] = elems[i].Error
+	}
+	return raws, errs, nil
+}
+
 // TransactionReceipts fetches many receipts in batches. The result has one
 // entry per hash, nil where the receipt is not available yet.
 func (c *Client) TransactionReceipts(ctx context.Context, hashes []common.Hash) ([]*Receipt, error) {
-	raws := make([]json.RawMessage, len(hashes))
-	elems := make([]rpc.BatchElem, len(hashes))
-	for i, h := range hashes {
-		elems[i] = rpc.BatchElem{Method: "klay_getTransactionReceipt", Args: []interface{}{h}, Result: &raws[i]}
-	}
-	if err := c.BatchCall(ctx, elems); err != nil {
+	raws, errs, err := c.byHash(ctx, "klay_getTransactionReceipt", hashes)
+	if err != nil {
 		return nil, err
 	}
 	out := make([]*Receipt, len(hashes))
-	for i := range elems {
-		if elems[i].Error != nil {
-			return nil, fmt.Errorf("receipt %s: %w", hashes[i].Hex(), elems[i].Error)
+	for i := range raws {
+		if errs[i] != nil {
+			return nil, fmt.Errorf("receipt %s: %w", hashes[i].Hex(), errs[i])
 		}
 		r, err := decodeReceipt(raws[i])
 		if err == ErrNotFound {
