@@ -455,10 +455,7 @@ func (l *Lane) resolved(f *flight, inc Inclusion) {
 		l.seen(f) // a block holds it, reverted or not
 	} else {
 		l.mu.Lock()
-		f.settled = true
-		if cur := l.flights[f.nonce]; cur == f {
-			delete(l.flights, f.nonce)
-		}
+		l.settleLocked(f)
 		l.mu.Unlock()
 		l.ls.broadcast()
 	}
@@ -471,14 +468,20 @@ func (l *Lane) resolved(f *flight, inc Inclusion) {
 // order, so ours among them were seen first). Seeing f again does nothing.
 func (l *Lane) seen(f *flight) {
 	l.mu.Lock()
-	f.settled = true
-	if cur := l.flights[f.nonce]; cur == f {
-		delete(l.flights, f.nonce)
-	}
+	l.settleLocked(f)
 	gone := l.confirm(f.nonce + 1)
 	l.mu.Unlock()
 	l.replaced(gone)
 	l.ls.broadcast()
+}
+
+// settleLocked marks f as having its verdict (or its block) and takes it
+// out of flight. The caller holds mu.
+func (l *Lane) settleLocked(f *flight) {
+	f.settled = true
+	if l.flights[f.nonce] == f {
+		delete(l.flights, f.nonce)
+	}
 }
 
 // confirm moves confirmed up to n (every nonce below is included) and

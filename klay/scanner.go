@@ -134,6 +134,20 @@ type tracked struct {
 	extended int
 }
 
+// add chains another tracker's seen (if any) and done after t's own.
+func (t *tracked) add(seen func(), done func(Inclusion)) {
+	prev := t.done
+	t.done = func(in Inclusion) { prev(in); done(in) }
+	if seen == nil {
+		return
+	}
+	if prevSeen := t.seen; prevSeen != nil {
+		t.seen = func() { prevSeen(); seen() }
+	} else {
+		t.seen = seen
+	}
+}
+
 // maxExtensions bounds how many more timeouts a transaction the node still
 // holds in its pool is given: at saturation a pooled transaction can wait
 // longer than one timeout, and failing it as "not included" would be
@@ -222,13 +236,7 @@ func (s *Scanner) TrackSeen(h common.Hash, seen func(), done func(Inclusion)) {
 		return
 	}
 	if t, ok := s.tracked[h]; ok {
-		prev := t.done
-		t.done = func(in Inclusion) { prev(in); done(in) }
-		if prevSeen := t.seen; seen != nil && prevSeen != nil {
-			t.seen = func() { prevSeen(); seen() }
-		} else if seen != nil {
-			t.seen = seen
-		}
+		t.add(seen, done)
 		s.mu.Unlock()
 		return
 	}
@@ -536,10 +544,7 @@ func (s *Scanner) scan(ctx context.Context) bool {
 // that a block holds them, unless b is not the block asked for or not the
 // child of the last one scanned (scan then deals with it).
 func (s *Scanner) seen(n uint64, b *Block) {
-	if b.Number != n {
-		return
-	}
-	if k := len(s.recent); k > 0 && s.recent[k-1].num+1 == b.Number && s.recent[k-1].hash != b.ParentHash {
+	if b.Number != n || s.forked(b) {
 		return
 	}
 	var calls []func()
@@ -555,16 +560,20 @@ func (s *Scanner) seen(n uint64, b *Block) {
 	}
 }
 
+// forked reports whether b follows the last block scanned in height but
+// not in parent hash.
+func (s *Scanner) forked(b *Block) bool {
+	k := len(s.recent)
+	return k > 0 && s.recent[k-1].num+1 == b.Number && s.recent[k-1].hash != b.ParentHash
+}
+
 // reorged checks b against the previous block scanned. On a mismatch it
 // forgets that block and moves s.next back to rescan it.
 func (s *Scanner) reorged(b *Block) bool {
-	if len(s.recent) == 0 {
+	if !s.forked(b) {
 		return false
 	}
 	last := s.recent[len(s.recent)-1]
-	if last.num+1 != b.Number || last.hash == b.ParentHash {
-		return false
-	}
 	s.recent = s.recent[:len(s.recent)-1]
 	s.next = last.num
 	s.tries = 0
@@ -763,8 +772,7 @@ func (s *Scanner) extendPooled(ctx context.Context, expired []verdict, receipts 
 		v.t.extended++
 		s.counts.Extended++
 		if t, ok := s.tracked[v.in.Hash]; ok { // tracked again meanwhile
-			prev, mine := t.done, v.t.done
-			t.done = func(in Inclusion) { prev(in); mine(in) }
+			t.add(v.t.seen, v.t.done)
 			continue
 		}
 		s.tracked[v.in.Hash] = v.t
