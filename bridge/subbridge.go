@@ -47,9 +47,7 @@ func (s Subbridge) Find(ctx context.Context, p Pair) (*Journal, error) {
 func (s Subbridge) DeployBridge(ctx context.Context) (Pair, error) {
 	var addrs []common.Address
 	// Deploying waits for two receipts on two chains: give it time.
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	if err := s.C.Call(ctx, &addrs, "subbridge_deployBridge"); err != nil {
+	if err := s.C.CallWithin(ctx, 2*time.Minute, &addrs, "subbridge_deployBridge"); err != nil {
 		return Pair{}, fmt.Errorf("subbridge_deployBridge: %w", err)
 	}
 	if len(addrs) != 2 {

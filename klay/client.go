@@ -29,7 +29,10 @@ import (
 // the receipt (yet).
 var ErrNotFound = errors.New("not found")
 
-// DefaultCallTimeout bounds a single RPC call whose context has no deadline.
+// DefaultCallTimeout bounds a single RPC call, whatever the caller's
+// context allows: a sweep under a 3-minute context against a node that
+// accepts connections but never answers waited those 3 minutes on one call.
+// A call that is meant to take longer says so (CallWithin).
 const DefaultCallTimeout = 15 * time.Second
 
 // maxBatch is the largest JSON-RPC batch the client sends at once.
@@ -122,7 +125,14 @@ func (c *Client) Close() { c.rpc.Close() }
 // Call is a passthrough for any JSON-RPC method (subbridge_*, governance_*…).
 // A context without deadline gets DefaultCallTimeout.
 func (c *Client) Call(ctx context.Context, result interface{}, method string, args ...interface{}) error {
-	ctx, cancel := c.withTimeout(ctx)
+	return c.CallWithin(ctx, c.callTimeout, result, method, args...)
+}
+
+// CallWithin is Call bounded by d instead of the client's call timeout, for
+// a call that waits on the chain (subbridge_deployBridge waits for two
+// deployments).
+func (c *Client) CallWithin(ctx context.Context, d time.Duration, result interface{}, method string, args ...interface{}) error {
+	ctx, cancel := within(ctx, d)
 	defer cancel()
 	return c.rpc.CallContext(ctx, result, method, args...)
 }
@@ -168,11 +178,17 @@ func (c *Client) batch(ctx context.Context, elems []rpc.BatchElem) error {
 	}
 }
 
+// withTimeout bounds one call by the client's call timeout; an earlier
+// deadline of ctx still wins.
 func (c *Client) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
-	if _, ok := ctx.Deadline(); ok || c.callTimeout <= 0 {
+	return within(ctx, c.callTimeout)
+}
+
+func within(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if d <= 0 {
 		return context.WithCancel(ctx)
 	}
-	return context.WithTimeout(ctx, c.callTimeout)
+	return context.WithTimeout(ctx, d)
 }
 
 // ChainID returns the chain id (klay_chainID). It is cached after the first
