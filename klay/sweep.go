@@ -183,10 +183,9 @@ func settle(ctx context.Context, c *Client, w Waiter, accs []*Account, timeout t
 				rpc.BatchElem{Method: "klay_getTransactionCount", Args: []interface{}{a.Address, "pending"}, Result: &pending[i]},
 				rpc.BatchElem{Method: "klay_getTransactionCount", Args: []interface{}{a.Address, "latest"}, Result: &mined[i]})
 		}
+		// A node that does not answer within the whole window fails the
+		// sweep here: going on would only wait on it again, call by call.
 		if err := c.BatchCall(sctx, elems); err != nil {
-			if sctx.Err() != nil && ctx.Err() == nil {
-				return nil // the settle window is over: sweep what is there
-			}
 			return err
 		}
 		busy := false
