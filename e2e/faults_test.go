@@ -19,12 +19,16 @@ import (
 type marks struct {
 	mu sync.Mutex
 	at map[string]time.Time
+	// exited is the process's end; checked is closed after the look at
+	// its whole output that follows it.
+	exited, checked <-chan struct{}
 }
 
 // watch polls p's output every 10 ms, until p exits, and records when
 // each pattern first matched.
 func (p *proc) watch(patterns ...string) *marks {
-	m := &marks{at: map[string]time.Time{}}
+	checked := make(chan struct{})
+	m := &marks{at: map[string]time.Time{}, exited: p.done, checked: checked}
 	rxs := make([]*regexp.Regexp, len(patterns))
 	for i, pat := range patterns {
 		rxs[i] = regexp.MustCompile(pat)
@@ -47,6 +51,7 @@ func (p *proc) watch(patterns ...string) *marks {
 			select {
 			case <-p.done:
 				check()
+				close(checked)
 				return
 			case <-tick.C:
 				check()
@@ -56,7 +61,16 @@ func (p *proc) watch(patterns ...string) *marks {
 	return m
 }
 
+// get returns when pattern first matched. Once the process has exited it
+// waits for the watcher's last look: a line printed just before the exit
+// (the final summary, when the sweep fails at once) can fall between two
+// ticks.
 func (m *marks) get(pattern string) (time.Time, bool) {
+	select {
+	case <-m.exited:
+		<-m.checked
+	default:
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	at, ok := m.at[pattern]

@@ -39,6 +39,7 @@ type ownNet struct {
 	mu     sync.Mutex
 	enPID  int
 	enArgs []string // the EN's command line, to start it again after a kill
+	enDown bool     // killed by killEN and not started since
 }
 
 // The devnet is started once per test process, by the first test that
@@ -142,6 +143,17 @@ func (n *ownNet) killEN(t *testing.T) {
 	if err := syscall.Kill(n.enPID, syscall.SIGKILL); err != nil {
 		t.Fatalf("killing the EN (pid %d): %v", n.enPID, err)
 	}
+	n.enDown = true
+	// A test that fails before it starts the EN again must not leave the
+	// tests after it a devnet without one.
+	t.Cleanup(func() {
+		n.mu.Lock()
+		down := n.enDown
+		n.mu.Unlock()
+		if down {
+			n.startEN(t)
+		}
+	})
 	// Its RPC port closes with the process.
 	deadline := time.Now().Add(10 * time.Second)
 	for blockNumber(n.enRPC) == nil {
@@ -173,7 +185,7 @@ func (n *ownNet) startEN(t *testing.T) {
 		t.Fatalf("starting the EN again: %v", err)
 	}
 	go func() { _ = cmd.Wait(); log.Close() }() // reaped when devnet down stops it
-	n.enPID = cmd.Process.Pid
+	n.enPID, n.enDown = cmd.Process.Pid, false
 	if err := os.WriteFile(filepath.Join(n.dir, "pids", "en.pid"), []byte(strconv.Itoa(n.enPID)+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
