@@ -10,6 +10,7 @@ import (
 
 	"github.com/kaiachain/kaia/common"
 	"github.com/kaiachain/kaia/common/hexutil"
+	"github.com/klayslave/klayslave/jsonrpc"
 )
 
 // Block is the part of a klay_getBlockByNumber(n, false) answer the scanner
@@ -134,7 +135,7 @@ func (c *Client) blockAndReceipts(ctx context.Context, n uint64, withReceipts bo
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			receiptsErr = c.Call(ctx, &rawReceipts, "klay_getBlockReceipts", num)
+			rawReceipts, receiptsErr = c.callLarge(ctx, "klay_getBlockReceipts", num)
 		}()
 	}
 	var rawBlock json.RawMessage
@@ -157,6 +158,49 @@ func (c *Client) blockAndReceipts(ctx context.Context, n uint64, withReceipts bo
 	}
 	receipts, receiptsErr = decodeBlockReceipts(rawReceipts, b.Hash)
 	return b, receipts, receiptsErr, nil
+}
+
+// maxLargeAnswer bounds an answer to callLarge: a block's receipts take
+// about 1 KB a transaction, 5 MB for the largest blocks a devnet made.
+const maxLargeAnswer = 256 << 20
+
+// callLarge calls method with args and returns the raw result, for methods whose answers run to megabytes. Over HTTP the answer
+// is read once into one buffer and its result found by a scan: Kaia's RPC
+// client reads it three times (stream, message, result), and at
+// saturation that was a tenth of klayslave's CPU. Other transports go
+// through Call. An error in the answer is a *jsonRPCError (an rpc.Error).
+func (c *Client) callLarge(ctx context.Context, method string, args ...interface{}) (json.RawMessage, error) {
+	if c.post == nil {
+		var raw json.RawMessage
+		err := c.Call(ctx, &raw, method, args...)
+		return raw, err
+	}
+	params, err := json.Marshal(args)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	body := `{"jsonrpc":"2.0","id":1,"method":"` + method + `","params":` + string(params) + `}`
+	data, err := c.post(ctx, []byte(body), maxLargeAnswer)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := jsonrpc.Field(data, "jsonrpc"); !ok {
+		return nil, fmt.Errorf("malformed JSON-RPC answer from %s", c.url)
+	}
+	if raw, ok := jsonrpc.Field(data, "error"); ok && string(raw) != "null" {
+		e := new(jsonRPCError)
+		if json.Unmarshal(raw, e) != nil {
+			e.Message = fmt.Sprintf("malformed JSON-RPC error from %s", c.url)
+		}
+		return nil, e
+	}
+	result, ok := jsonrpc.Field(data, "result")
+	if !ok {
+		return nil, fmt.Errorf("no result in the answer from %s", c.url)
+	}
+	return result, nil
 }
 
 // pooled returns which of hashes the node holds but no block does yet (its

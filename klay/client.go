@@ -50,6 +50,9 @@ type Client struct {
 
 	// raws coalesces concurrent klay_sendRawTransaction calls.
 	raws *rawBatcher
+	// post, for HTTP endpoints, sends a request body as is and returns
+	// the answer's body (callLarge).
+	post func(ctx context.Context, body []byte, limit int) ([]byte, error)
 }
 
 // Dial connects to an HTTP(S) endpoint with a connection pool of poolSize
@@ -77,7 +80,7 @@ func Dial(ctx context.Context, rawurl string, poolSize int) (*Client, error) {
 		if err != nil {
 			return nil, fmt.Errorf("invalid RPC URL %q", rawurl)
 		}
-		cl.raws.post = rp.post
+		cl.raws.post, cl.post = rp.post, rp.do
 		return cl, nil
 	default:
 		c, err := rpc.DialContext(ctx, rawurl)

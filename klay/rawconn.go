@@ -65,12 +65,17 @@ var errRawStale = errors.New("kept connection closed by the node")
 // connection that the node had meanwhile closed is sent once more on a
 // new one, as net/http does: the node answered nothing on the old one.
 func (p *rawConns) do(ctx context.Context, body []byte) ([]byte, error) {
+	return p.doLimit(ctx, body, maxRawAnswer)
+}
+
+// doLimit is do for an answer of at most limit bytes.
+func (p *rawConns) doLimit(ctx context.Context, body []byte, limit int) ([]byte, error) {
 	for {
 		c, reused, err := p.get(ctx)
 		if err != nil {
 			return nil, err
 		}
-		data, keep, err := p.roundTrip(ctx, c, body)
+		data, keep, err := p.roundTrip(ctx, c, body, limit)
 		if keep && err == nil {
 			p.put(c)
 		} else {
@@ -115,7 +120,7 @@ func (p *rawConns) put(c *rawConn) {
 
 // roundTrip writes one request and reads its answer. keep says whether
 // the connection may carry another request.
-func (p *rawConns) roundTrip(ctx context.Context, c *rawConn, body []byte) (data []byte, keep bool, err error) {
+func (p *rawConns) roundTrip(ctx context.Context, c *rawConn, body []byte, limit int) (data []byte, keep bool, err error) {
 	// The context bounds the exchange through the connection's deadline,
 	// and a cancel ends it at once.
 	dl, _ := ctx.Deadline()
@@ -142,15 +147,15 @@ func (p *rawConns) roundTrip(ctx context.Context, c *rawConn, body []byte) (data
 	}
 	defer resp.Body.Close()
 	size := resp.ContentLength
-	if size > maxRawAnswer {
+	if size > int64(limit) {
 		size = -1 // not believed: the limit below ends the read
 	}
-	buf, err := jsonrpc.ReadAll(io.LimitReader(resp.Body, maxRawAnswer+1), nil, size)
+	buf, err := jsonrpc.ReadAll(io.LimitReader(resp.Body, int64(limit)+1), nil, size)
 	if err != nil {
 		return nil, false, p.failed(ctx, err)
 	}
-	if len(buf) > maxRawAnswer {
-		return nil, false, fmt.Errorf("answer from %s over %d bytes", p.url, maxRawAnswer)
+	if len(buf) > limit {
+		return nil, false, fmt.Errorf("answer from %s over %d bytes", p.url, limit)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, !resp.Close, fmt.Errorf("HTTP %d from %s", resp.StatusCode, p.url)

@@ -24,8 +24,9 @@ import (
 // klayslave.
 type rawPoster struct {
 	url string
-	// do sends one request body and returns the answer's body.
-	do func(ctx context.Context, body []byte) ([]byte, error)
+	// do sends one request body and returns the answer's body, of at
+	// most limit bytes.
+	do func(ctx context.Context, body []byte, limit int) ([]byte, error)
 }
 
 // newRawPoster posts to rawurl: over plain HTTP on connections of its own
@@ -37,7 +38,7 @@ func newRawPoster(rawurl string, hc *http.Client) (*rawPoster, error) {
 	}
 	p := &rawPoster{url: rawurl}
 	if u.Scheme == "http" {
-		p.do = newRawConns(u).do
+		p.do = newRawConns(u).doLimit
 	} else {
 		p.do = (&stdPoster{http: hc, url: rawurl}).do
 	}
@@ -86,7 +87,7 @@ func (p *rawPoster) post(ctx context.Context, calls []*rawCall) error {
 	if len(calls) > 1 {
 		body.WriteByte(']')
 	}
-	data, err := p.do(ctx, body.Bytes())
+	data, err := p.do(ctx, body.Bytes(), maxRawAnswer)
 	if err != nil {
 		return err
 	}
@@ -99,7 +100,7 @@ type stdPoster struct {
 	url  string
 }
 
-func (p *stdPoster) do(ctx context.Context, body []byte) ([]byte, error) {
+func (p *stdPoster) do(ctx context.Context, body []byte, limit int) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
@@ -110,9 +111,12 @@ func (p *stdPoster) do(ctx context.Context, body []byte) ([]byte, error) {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxRawAnswer))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, int64(limit)+1))
 	if err != nil {
 		return nil, err
+	}
+	if len(data) > limit {
+		return nil, fmt.Errorf("answer from %s over %d bytes", p.url, limit)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("HTTP %d from %s", resp.StatusCode, p.url)
