@@ -14,8 +14,10 @@ import (
 func TestTwoWorkersRealMasterExactCounts(t *testing.T) {
 	requireLocust(t)
 	dir := t.TempDir()
-	port := freePort(t)
+	// The sink first: it holds its port, so freePort cannot hand out the
+	// same one (a port freePort has just closed is the kernel's next pick).
 	s := newSink(t, 10)
+	port := freePort(t)
 	csv := filepath.Join(dir, "run")
 	master := startMaster(t, dir, port, csv, "-u", "20", "-r", "10", "-t", "20s", "--expect-workers", "2")
 
@@ -59,8 +61,8 @@ func TestTwoWorkersRealMasterExactCounts(t *testing.T) {
 func TestMasterRestart(t *testing.T) {
 	requireLocust(t)
 	dir := t.TempDir()
+	s := newSink(t, 0) // before freePort, as above
 	port := freePort(t)
-	s := newSink(t, 0)
 	first := startMaster(t, dir, port, filepath.Join(dir, "first"), "-u", "4", "-r", "4", "-t", "60s", "--expect-workers", "1")
 	w := start(t, binary, "-tc=rpcPing", "-max-rps", "50", "-mcEndpoint", s.URL, "-master-port", strconv.Itoa(port))
 	first.waitFor(t, `All users spawned`, 20*time.Second)

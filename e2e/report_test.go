@@ -44,8 +44,8 @@ func csvCounts(t *testing.T, path string) map[string][2]int64 {
 func TestTwoWorkersReportMergeEqualsMaster(t *testing.T) {
 	requireLocust(t)
 	dir := t.TempDir()
+	s := newSink(t, 10) // before freePort: it could hand out the sink's port
 	port := freePort(t)
-	s := newSink(t, 10)
 	masterCSV := filepath.Join(dir, "master")
 	master := startMaster(t, dir, port, masterCSV, "-u", "20", "-r", "10", "-t", "15s", "--expect-workers", "2")
 	var workers []*proc
