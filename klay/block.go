@@ -164,11 +164,12 @@ func (c *Client) blockAndReceipts(ctx context.Context, n uint64, withReceipts bo
 // about 1 KB a transaction, 5 MB for the largest blocks a devnet made.
 const maxLargeAnswer = 256 << 20
 
-// callLarge calls method with args and returns the raw result, for methods whose answers run to megabytes. Over HTTP the answer
-// is read once into one buffer and its result found by a scan: Kaia's RPC
-// client reads it three times (stream, message, result), and at
-// saturation that was a tenth of klayslave's CPU. Other transports go
-// through Call. An error in the answer is a *jsonRPCError (an rpc.Error).
+// callLarge calls method with args and returns the raw result, for
+// methods whose answers run to megabytes. Over HTTP the answer is read once
+// into one buffer and its result found by a scan: Kaia's RPC client reads
+// it three times (stream, message, result), and at saturation that was a
+// tenth of klayslave's CPU. Other transports go through Call. An error in
+// the answer is a *jsonRPCError (an rpc.Error).
 func (c *Client) callLarge(ctx context.Context, method string, args ...interface{}) (json.RawMessage, error) {
 	if c.post == nil {
 		var raw json.RawMessage
@@ -189,18 +190,7 @@ func (c *Client) callLarge(ctx context.Context, method string, args ...interface
 	if _, ok := jsonrpc.Field(data, "jsonrpc"); !ok {
 		return nil, fmt.Errorf("malformed JSON-RPC answer from %s", c.url)
 	}
-	if raw, ok := jsonrpc.Field(data, "error"); ok && string(raw) != "null" {
-		e := new(jsonRPCError)
-		if json.Unmarshal(raw, e) != nil {
-			e.Message = fmt.Sprintf("malformed JSON-RPC error from %s", c.url)
-		}
-		return nil, e
-	}
-	result, ok := jsonrpc.Field(data, "result")
-	if !ok {
-		return nil, fmt.Errorf("no result in the answer from %s", c.url)
-	}
-	return result, nil
+	return answerResult(data, c.url)
 }
 
 // pooled returns which of hashes the node holds but no block does yet (its

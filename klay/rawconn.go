@@ -61,15 +61,11 @@ func newRawConns(u *url.URL) *rawConns {
 // errRawStale: a kept connection the node had closed; nothing was answered.
 var errRawStale = errors.New("kept connection closed by the node")
 
-// do posts body and returns the answer's body. A request on a kept
-// connection that the node had meanwhile closed is sent once more on a
-// new one, as net/http does: the node answered nothing on the old one.
-func (p *rawConns) do(ctx context.Context, body []byte) ([]byte, error) {
-	return p.doLimit(ctx, body, maxRawAnswer)
-}
-
-// doLimit is do for an answer of at most limit bytes.
-func (p *rawConns) doLimit(ctx context.Context, body []byte, limit int) ([]byte, error) {
+// do posts body and returns the answer's body, of at most limit bytes. A
+// request on a kept connection that the node had meanwhile closed is sent
+// once more on a new one, as net/http does: the node answered nothing on
+// the old one.
+func (p *rawConns) do(ctx context.Context, body []byte, limit int) ([]byte, error) {
 	for {
 		c, reused, err := p.get(ctx)
 		if err != nil {

@@ -54,12 +54,12 @@ func TestRawConnsRoundTrip(t *testing.T) {
 	})
 	ctx := context.Background()
 	for i := range 3 {
-		got, err := p.do(ctx, []byte(`{"n":1}`))
+		got, err := p.do(ctx, []byte(`{"n":1}`), maxRawAnswer)
 		if err != nil || string(got) != `echo:{"n":1}` {
 			t.Fatalf("request %d: %q, %v", i, got, err)
 		}
 	}
-	got, err := p.do(ctx, []byte("chunked"))
+	got, err := p.do(ctx, []byte("chunked"), maxRawAnswer)
 	want := strings.Repeat("a", 5000) + strings.Repeat("b", 5000) + strings.Repeat("c", 5000)
 	if err != nil || string(got) != want {
 		t.Fatalf("chunked answer: %d bytes, %v", len(got), err)
@@ -78,11 +78,11 @@ func TestRawConnsStaleConnection(t *testing.T) {
 		_, _ = io.WriteString(w, "ok")
 	})
 	ctx := context.Background()
-	if _, err := p.do(ctx, []byte("1")); err != nil {
+	if _, err := p.do(ctx, []byte("1"), maxRawAnswer); err != nil {
 		t.Fatal(err)
 	}
 	srv.CloseClientConnections()
-	if got, err := p.do(ctx, []byte("2")); err != nil || string(got) != "ok" {
+	if got, err := p.do(ctx, []byte("2"), maxRawAnswer); err != nil || string(got) != "ok" {
 		t.Fatalf("after the node closed the kept connection: %q, %v", got, err)
 	}
 	if n := calls.Load(); n != 2 {
@@ -107,11 +107,11 @@ func TestRawConnsBounded(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err := p.do(ctx, []byte("slow"))
+	_, err := p.do(ctx, []byte("slow"), maxRawAnswer)
 	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 2*time.Second {
 		t.Fatalf("unanswered request: %v after %s", err, time.Since(start))
 	}
-	if _, err := p.do(context.Background(), []byte("x")); err == nil || !strings.Contains(err.Error(), "HTTP 503") {
+	if _, err := p.do(context.Background(), []byte("x"), maxRawAnswer); err == nil || !strings.Contains(err.Error(), "HTTP 503") {
 		t.Fatalf("503: %v", err)
 	}
 }

@@ -38,7 +38,7 @@ func newRawPoster(rawurl string, hc *http.Client) (*rawPoster, error) {
 	}
 	p := &rawPoster{url: rawurl}
 	if u.Scheme == "http" {
-		p.do = newRawConns(u).doLimit
+		p.do = newRawConns(u).do
 	} else {
 		p.do = (&stdPoster{http: hc, url: rawurl}).do
 	}
@@ -92,6 +92,24 @@ func (p *rawPoster) post(ctx context.Context, calls []*rawCall) error {
 		return err
 	}
 	return answerCalls(data, calls, p.url)
+}
+
+// answerResult returns the result of one JSON-RPC answer (raw, possibly
+// null), or the node's error as a *jsonRPCError (an rpc.Error), read by a
+// scan for the two members rather than a decode.
+func answerResult(a []byte, url string) (json.RawMessage, error) {
+	if raw, ok := jsonrpc.Field(a, "error"); ok && string(raw) != "null" {
+		e := new(jsonRPCError)
+		if json.Unmarshal(raw, e) != nil {
+			e.Message = fmt.Sprintf("malformed JSON-RPC error from %s", url)
+		}
+		return nil, e
+	}
+	raw, ok := jsonrpc.Field(a, "result")
+	if !ok {
+		return nil, fmt.Errorf("JSON-RPC answer from %s with neither result nor error", url)
+	}
+	return raw, nil
 }
 
 // stdPoster posts through net/http.
@@ -156,17 +174,12 @@ func answerCalls(data []byte, calls []*rawCall, url string) error {
 			continue // asked once, answered twice
 		}
 		answered[i] = true
-		if raw, ok := jsonrpc.Field(a, "error"); ok && string(raw) != "null" {
-			e := new(jsonRPCError)
-			if json.Unmarshal(raw, e) != nil {
-				e.Message = fmt.Sprintf("malformed JSON-RPC error from %s", url)
-			}
-			calls[i].err = e
-			continue
+		raw, err := answerResult(a, url)
+		if err == nil && string(raw) == "null" {
+			err = fmt.Errorf("JSON-RPC answer from %s with a null hash", url)
 		}
-		raw, ok := jsonrpc.Field(a, "result")
-		if !ok || string(raw) == "null" {
-			calls[i].err = fmt.Errorf("JSON-RPC answer from %s with neither result nor error", url)
+		if err != nil {
+			calls[i].err = err
 			continue
 		}
 		d, err := jsonrpc.Hex(raw, common.HashLength)
