@@ -191,15 +191,15 @@ type Scanner struct {
 	runStart bool // Run was called
 
 	// Used by the scanner goroutine only.
-	next         uint64     // next block to scan
-	recent       []blockRef // last scanned blocks, ascending, at most ReorgDepth
-	tries        int        // fetches of block next with receipts missing
-	noBlockRcpts bool       // the node lacks klay_getBlockReceipts
-	down         bool       // in an outage (logged once)
-	downSince    time.Time
-	wake         chan struct{}
-	wsHead       atomic.Uint64
-	wsUp         atomic.Bool
+	next      uint64         // next block to scan
+	recent    []blockRef     // last scanned blocks, ascending, at most ReorgDepth
+	tries     int            // fetches of block next with receipts missing
+	rcpts     receiptsSource // where block receipts come from
+	down      bool           // in an outage (logged once)
+	downSince time.Time
+	wake      chan struct{}
+	wsHead    atomic.Uint64
+	wsUp      atomic.Bool
 }
 
 // NewScanner returns a scanner; start it with Run.
@@ -500,9 +500,12 @@ func (s *Scanner) step(ctx context.Context) bool {
 // when the block must be tried again on the next tick.
 func (s *Scanner) scan(ctx context.Context) bool {
 	n := s.next
-	withReceipts := !s.noBlockRcpts && s.Pending() > 0
+	method := ""
+	if s.rcpts != txReceipts && s.Pending() > 0 {
+		method = s.rcpts.method()
+	}
 	cctx, cancel := s.callCtx(ctx)
-	b, receipts, rerr, err := s.cfg.Client.blockAndReceipts(cctx, n, withReceipts, func(b *Block) { s.seen(n, b) })
+	b, receipts, rerr, err := s.cfg.Client.blockAndReceipts(cctx, n, method, func(b *Block) { s.seen(n, b) })
 	cancel()
 	if err == ErrNotFound {
 		return false // the node announced it but does not serve it yet
@@ -521,12 +524,19 @@ func (s *Scanner) scan(ctx context.Context) bool {
 	if s.reorged(b) {
 		return true
 	}
-	if rerr != nil && isMethodNotFound(rerr) {
-		s.log.Info("block scanner: klay_getBlockReceipts unavailable, fetching tracked receipts one by one", "url", s.cfg.Client.URL())
-		s.noBlockRcpts = true
+	// A node without the method: the next source, for this block too.
+	for rerr != nil && isMethodNotFound(rerr) && s.rcpts != txReceipts {
+		s.rcpts++
+		s.log.Info("block scanner: "+method+" unavailable, using "+s.rcpts.method(), "url", s.cfg.Client.URL())
 		rerr = nil
+		if s.rcpts != txReceipts {
+			method = s.rcpts.method()
+			cctx, cancel := s.callCtx(ctx)
+			receipts, rerr = s.cfg.Client.blockReceipts(cctx, n, method, b.Hash)
+			cancel()
+		}
 	}
-	if s.noBlockRcpts {
+	if s.rcpts == txReceipts {
 		receipts, err = s.fallbackReceipts(ctx, b)
 		if err != nil {
 			if ctx.Err() == nil {
@@ -534,6 +544,9 @@ func (s *Scanner) scan(ctx context.Context) bool {
 			}
 			return false
 		}
+	}
+	if s.rcpts == ethBlockReceipts && rerr == nil {
+		s.addTxErrors(ctx, b, receipts)
 	}
 	// rerr (the node's error for the receipts, or receipts of another
 	// fork) leaves receipts nil: every tracked one counts as missing.
@@ -603,6 +616,36 @@ func (s *Scanner) fallbackReceipts(ctx context.Context, b *Block) (map[common.Ha
 	cctx, cancel := s.callCtx(ctx)
 	defer cancel()
 	return s.cfg.Client.receiptsOf(cctx, want, b.Hash)
+}
+
+// addTxErrors replaces the eth receipts of b's reverted tracked
+// transactions with Kaia's own, for the txError that says why they failed:
+// one klay_getTransactionReceipt each, in one batch. Should that fail, they
+// stay reverted, without the code.
+func (s *Scanner) addTxErrors(ctx context.Context, b *Block, receipts map[common.Hash]*Receipt) {
+	var want []common.Hash
+	s.mu.Lock()
+	for h, r := range receipts {
+		if _, ok := s.tracked[h]; ok && r.Status == 0 {
+			want = append(want, h)
+		}
+	}
+	s.mu.Unlock()
+	if len(want) == 0 {
+		return
+	}
+	cctx, cancel := s.callCtx(ctx)
+	defer cancel()
+	klayReceipts, err := s.cfg.Client.receiptsOf(cctx, want, b.Hash)
+	if err != nil {
+		s.log.Debug("block scanner: no txError for reverted transactions", "block", b.Number, "err", err)
+		return
+	}
+	for h, r := range klayReceipts {
+		if r.Status == 0 {
+			receipts[h] = r
+		}
+	}
 }
 
 type verdict struct {
@@ -727,7 +770,7 @@ func (s *Scanner) lastChance(expired []verdict, head uint64) {
 		}
 		t, ok := times[r.BlockNumber]
 		if !ok {
-			if b, _, _, err := s.cfg.Client.blockAndReceipts(ctx, r.BlockNumber, false, nil); err == nil {
+			if b, _, _, err := s.cfg.Client.blockAndReceipts(ctx, r.BlockNumber, "", nil); err == nil {
 				t = b.Time
 			}
 			times[r.BlockNumber] = t

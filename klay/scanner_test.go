@@ -46,9 +46,10 @@ type fakeBlock struct {
 }
 
 type fakeChain struct {
-	t         testing.TB
-	blockTmpl map[string]interface{}
-	rcptTmpl  map[string]interface{}
+	t           testing.TB
+	blockTmpl   map[string]interface{}
+	rcptTmpl    map[string]interface{}
+	ethRcptTmpl map[string]interface{}
 
 	mu          sync.Mutex
 	blocks      map[uint64]*fakeBlock // the canonical chain
@@ -57,9 +58,11 @@ type fakeChain struct {
 	firstHead   uint64              //
 	hidden      map[common.Hash]int // receipts left out of the next N answers (-1: always)
 	noBlockRcpt bool                // klay_getBlockReceipts does not exist
+	noEthRcpt   bool                // eth_getBlockReceipts does not exist
+	noTxRcpt    bool                // klay_getTransactionReceipt does not exist
 	down        bool                // answer 503
 	calls       map[string]int
-	rcptCalls   map[uint64]int       // klay_getBlockReceipts per block
+	rcptCalls   map[uint64]int       // eth_ and klay_getBlockReceipts per block
 	pool        map[common.Hash]bool // pending in the node's pool
 }
 
@@ -83,7 +86,11 @@ func newFakeChain(t testing.TB) *fakeChain {
 	if err := json.Unmarshal(readTestdata(t, "receipts_txs.json"), &rcpts); err != nil || len(rcpts) == 0 {
 		t.Fatalf("testdata/receipts_txs.json: %v", err)
 	}
-	f := &fakeChain{t: t, blockTmpl: blk, rcptTmpl: rcpts[0], blocks: map[uint64]*fakeBlock{},
+	var ethRcpts []map[string]interface{}
+	if err := json.Unmarshal(readTestdata(t, "eth_receipts_txs.json"), &ethRcpts); err != nil || len(ethRcpts) == 0 {
+		t.Fatalf("testdata/eth_receipts_txs.json: %v", err)
+	}
+	f := &fakeChain{t: t, blockTmpl: blk, rcptTmpl: rcpts[0], ethRcptTmpl: ethRcpts[0], blocks: map[uint64]*fakeBlock{},
 		hidden: map[common.Hash]int{}, calls: map[string]int{}, rcptCalls: map[uint64]int{}}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -173,16 +180,26 @@ func (f *fakeChain) blockJSON(b *fakeBlock) map[string]interface{} {
 func (f *fakeChain) receiptJSON(b *fakeBlock, i int) map[string]interface{} {
 	tx := b.txs[i]
 	m := clone(f.rcptTmpl)
-	m["blockHash"] = b.hash
-	m["blockNumber"] = hexutil.EncodeUint64(b.num)
-	m["transactionHash"] = tx.hash
 	m["senderTxHash"] = tx.hash
-	m["transactionIndex"] = hexutil.EncodeUint64(uint64(i))
-	m["status"] = hexutil.EncodeUint64(tx.status)
 	delete(m, "txError")
 	if tx.status == 0 {
 		m["txError"] = hexutil.EncodeUint64(tx.txError)
 	}
+	return f.fillReceipt(m, b, i)
+}
+
+// ethReceiptJSON is eth_getBlockReceipts' entry: no txError.
+func (f *fakeChain) ethReceiptJSON(b *fakeBlock, i int) map[string]interface{} {
+	return f.fillReceipt(clone(f.ethRcptTmpl), b, i)
+}
+
+func (f *fakeChain) fillReceipt(m map[string]interface{}, b *fakeBlock, i int) map[string]interface{} {
+	tx := b.txs[i]
+	m["blockHash"] = b.hash
+	m["blockNumber"] = hexutil.EncodeUint64(b.num)
+	m["transactionHash"] = tx.hash
+	m["transactionIndex"] = hexutil.EncodeUint64(uint64(i))
+	m["status"] = hexutil.EncodeUint64(tx.status)
 	return m
 }
 
@@ -244,9 +261,10 @@ func (f *fakeChain) serve(r fakeReq) fakeResp {
 				result = f.blockJSON(b)
 			}
 		}
-	case "klay_getBlockReceipts":
-		if f.noBlockRcpt {
-			out.Error = &fakeErr{-32601, "the method klay_getBlockReceipts does not exist/is not available"}
+	case "klay_getBlockReceipts", "eth_getBlockReceipts":
+		eth := r.Method == "eth_getBlockReceipts"
+		if eth && f.noEthRcpt || !eth && f.noBlockRcpt {
+			out.Error = &fakeErr{-32601, "the method " + r.Method + " does not exist/is not available"}
 			return out
 		}
 		if n, ok := num(); ok {
@@ -258,7 +276,11 @@ func (f *fakeChain) serve(r fakeReq) fakeResp {
 						list = append(list, nil)
 						continue
 					}
-					list = append(list, f.receiptJSON(b, i))
+					if eth {
+						list = append(list, f.ethReceiptJSON(b, i))
+					} else {
+						list = append(list, f.receiptJSON(b, i))
+					}
 				}
 				result = list
 			}
@@ -269,6 +291,10 @@ func (f *fakeChain) serve(r fakeReq) fakeResp {
 			result = map[string]interface{}{"hash": h, "blockNumber": nil}
 		}
 	case "klay_getTransactionReceipt":
+		if f.noTxRcpt {
+			out.Error = &fakeErr{-32601, "the method " + r.Method + " does not exist/is not available"}
+			return out
+		}
 		var h common.Hash
 		if len(r.Params) > 0 && json.Unmarshal(r.Params[0], &h) == nil && !f.hiddenLocked(h) {
 			for _, b := range f.blocks {
@@ -480,6 +506,11 @@ func TestScannerMatchesByHash(t *testing.T) {
 	if v := h.verdicts(other); len(v) != 0 {
 		t.Fatalf("untracked tx reported: %+v", v)
 	}
+	// eth_getBlockReceipts (the node's cheaper answer) for the block, and
+	// Kaia's own receipt for the reverted transaction only, for its txError.
+	if e, k, one := h.chain.count("eth_getBlockReceipts"), h.chain.count("klay_getBlockReceipts"), h.chain.count("klay_getTransactionReceipt"); e == 0 || k != 0 || one != 1 {
+		t.Fatalf("%d eth_getBlockReceipts, %d klay_getBlockReceipts, %d klay_getTransactionReceipt calls; want some, 0, 1", e, k, one)
+	}
 	h.waitHead(empty)
 	bs := h.blockStats(n)
 	if len(bs) != 1 || bs[0].Txs != 3 || bs[0].Ours != 2 || bs[0].GasUsed != 63000 || bs[0].Interval != time.Second+10*time.Millisecond {
@@ -503,8 +534,8 @@ func TestScannerIdleSkipsReceipts(t *testing.T) {
 	for range 3 {
 		h.waitHead(h.chain.add(fakeTx{hash: txHash(9), status: 1}))
 	}
-	if n := h.chain.count("klay_getBlockReceipts"); n != 0 {
-		t.Fatalf("%d klay_getBlockReceipts calls with nothing tracked", n)
+	if n := h.chain.count("eth_getBlockReceipts") + h.chain.count("klay_getBlockReceipts"); n != 0 {
+		t.Fatalf("%d block receipts calls with nothing tracked", n)
 	}
 }
 
@@ -761,8 +792,38 @@ func TestScannerHungNode(t *testing.T) {
 	}
 }
 
+// A node without eth_getBlockReceipts: klay_getBlockReceipts, whose
+// receipts carry txError themselves.
+func TestScannerKlayBlockReceipts(t *testing.T) {
+	h := newScanHarness(t, ScannerConfig{}, func(f *fakeChain) { f.noEthRcpt = true })
+	x, y := txHash(1), txHash(2)
+	h.track(x, y)
+	n := h.chain.add(fakeTx{hash: y, status: 1}, fakeTx{hash: x, status: 0, txError: 2})
+	if in := h.one(x); in.Err != nil || in.Block != n || in.Status != 0 || in.TxError != 2 {
+		t.Fatalf("got %+v", in)
+	}
+	if in := h.one(y); in.Err != nil || in.Block != n || in.Status != 1 {
+		t.Fatalf("got %+v", in)
+	}
+	if k, one := h.chain.count("klay_getBlockReceipts"), h.chain.count("klay_getTransactionReceipt"); k == 0 || one != 0 {
+		t.Fatalf("%d klay_getBlockReceipts, %d klay_getTransactionReceipt calls; want some, 0", k, one)
+	}
+}
+
+// When Kaia's receipt of a reverted transaction cannot be had, its verdict
+// is still reverted, without the code.
+func TestScannerRevertedWithoutTxError(t *testing.T) {
+	h := newScanHarness(t, ScannerConfig{}, func(f *fakeChain) { f.noTxRcpt = true })
+	x := txHash(1)
+	h.track(x)
+	n := h.chain.add(fakeTx{hash: x, status: 0, txError: 9})
+	if in := h.one(x); in.Err != nil || in.Block != n || in.Status != 0 || in.TxError != 0 || in.Receipt == nil {
+		t.Fatalf("got %+v, want reverted in block %d without txError", in, n)
+	}
+}
+
 func TestScannerFallbackReceipts(t *testing.T) {
-	h := newScanHarness(t, ScannerConfig{}, func(f *fakeChain) { f.noBlockRcpt = true })
+	h := newScanHarness(t, ScannerConfig{}, func(f *fakeChain) { f.noEthRcpt, f.noBlockRcpt = true, true })
 	x := txHash(1)
 	h.track(x)
 	n := h.chain.add(fakeTx{hash: txHash(2), status: 1}, fakeTx{hash: x, status: 0, txError: 2})
@@ -985,6 +1046,19 @@ func TestBlockDecodeRecorded(t *testing.T) {
 	if reverted != 1 {
 		t.Fatalf("%d reverted receipts recorded, want 1", reverted)
 	}
+	// eth_getBlockReceipts: the same statuses, an effective gas price, no
+	// txError.
+	es, err := decodeBlockReceipts(readTestdata(t, "eth_receipts_txs.json"), b.Hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range b.Txs {
+		r, k := es[h], rs[h]
+		if r == nil || r.BlockNumber != b.Number || r.Status != k.Status || r.GasUsed != k.GasUsed || r.TxError != 0 ||
+			r.EffectiveGasPrice == nil || r.EffectiveGasPrice.Cmp(k.EffectiveGasPrice) != 0 || r.Fee().Cmp(k.Fee()) != 0 || r.From != k.From {
+			t.Fatalf("eth receipt of %s: %+v, klay's %+v", h.Hex(), r, k)
+		}
+	}
 	if _, err := decodeBlockReceipts(readTestdata(t, "receipts_txs.json"), common.Hash{1}); !errors.Is(err, errReceiptsOtherBlock) {
 		t.Fatalf("receipts of another block: %v", err)
 	}
@@ -1011,7 +1085,7 @@ func TestBlockDecodeRecorded(t *testing.T) {
 //
 //	go test ./klay -run=^$ -fuzz=FuzzBlockDecode -fuzztime=60s
 func FuzzBlockDecode(f *testing.F) {
-	for _, name := range []string{"block_txs.json", "block_empty.json", "receipts_txs.json", "receipts_empty.json"} {
+	for _, name := range []string{"block_txs.json", "block_empty.json", "receipts_txs.json", "eth_receipts_txs.json", "receipts_empty.json"} {
 		f.Add(readTestdata(f, name))
 	}
 	recordedBlock := string(readTestdata(f, "block_txs.json"))
@@ -1049,7 +1123,7 @@ func FuzzBlockDecode(f *testing.F) {
 			[]byte(`[{"jsonrpc":"2.0","id":1,"result":` + recordedBlock + `},{"jsonrpc":"2.0","id":2,"result":` + string(data) + `}]`),
 		} {
 			body.Store(answer)
-			_, _, _, _ = c.blockAndReceipts(ctx, 1, true, nil)
+			_, _, _, _ = c.blockAndReceipts(ctx, 1, "eth_getBlockReceipts", nil)
 			// A batch answer longer than asked holds Kaia's batch until
 			// this context ends (see Client.batch): keep it short.
 			bctx, bcancel := context.WithTimeout(ctx, 50*time.Millisecond)
@@ -1228,8 +1302,11 @@ func TestScannerRecordTestdata(t *testing.T) {
 	if err := json.Unmarshal(write("block_txs.json", "klay_getBlockByNumber", num, false), &blk); err != nil {
 		t.Fatal(err)
 	}
-	var rcpts []map[string]interface{}
+	var rcpts, ethRcpts []map[string]interface{}
 	if err := json.Unmarshal(write("receipts_txs.json", "klay_getBlockReceipts", num), &rcpts); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(write("eth_receipts_txs.json", "eth_getBlockReceipts", num), &ethRcpts); err != nil {
 		t.Fatal(err)
 	}
 	var txs []interface{}
@@ -1241,13 +1318,15 @@ func TestScannerRecordTestdata(t *testing.T) {
 		}
 	}
 	blk["transactions"] = txs
-	var kept []map[string]interface{}
-	for _, r := range rcpts {
-		if keep[common.HexToHash(r["transactionHash"].(string))] {
-			kept = append(kept, r)
+	kept := func(rcpts []map[string]interface{}) (out []map[string]interface{}) {
+		for _, r := range rcpts {
+			if keep[common.HexToHash(r["transactionHash"].(string))] {
+				out = append(out, r)
+			}
 		}
+		return out
 	}
-	for name, v := range map[string]interface{}{"block_txs.json": blk, "receipts_txs.json": kept} {
+	for name, v := range map[string]interface{}{"block_txs.json": blk, "receipts_txs.json": kept(rcpts), "eth_receipts_txs.json": kept(ethRcpts)} {
 		b, err := json.Marshal(v)
 		if err != nil {
 			t.Fatal(err)
