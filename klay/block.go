@@ -121,8 +121,8 @@ type receiptsSource int
 
 const (
 	// ethBlockReceipts: eth_getBlockReceipts costs a Kaia v1.0.3 node
-	// about half the CPU of klay_getBlockReceipts (16 against 30 µs a
-	// transaction, docs/benchmarks.md), CPU its blocks do not get when
+	// less than half the CPU of klay_getBlockReceipts (17 against 39 µs a
+	// transaction, bench/receiptcost.py), CPU its blocks do not get when
 	// klayslave shares its machine. It lacks Kaia's txError, which the
 	// scanner fetches for the reverted transactions only.
 	ethBlockReceipts receiptsSource = iota
