@@ -525,19 +525,18 @@ func (s *Scanner) scan(ctx context.Context) bool {
 		return true
 	}
 	// A node without the method: the next source, for this block too.
-	for rerr != nil && isMethodNotFound(rerr) && s.rcpts != txReceipts {
+	for rerr != nil && isMethodNotFound(rerr) && s.rcpts < txReceipts {
 		s.rcpts++
 		s.log.Info("block scanner: "+method+" unavailable, using "+s.rcpts.method(), "url", s.cfg.Client.URL())
-		rerr = nil
-		if s.rcpts != txReceipts {
-			method = s.rcpts.method()
+		method, receipts, rerr = s.rcpts.method(), nil, nil
+		if s.rcpts < txReceipts {
 			cctx, cancel := s.callCtx(ctx)
 			receipts, rerr = s.cfg.Client.blockReceipts(cctx, n, method, b.Hash)
 			cancel()
 		}
 	}
 	if s.rcpts == txReceipts {
-		receipts, err = s.fallbackReceipts(ctx, b)
+		receipts, err = s.trackedReceipts(ctx, b, b.Txs)
 		if err != nil {
 			if ctx.Err() == nil {
 				s.outage(err)
@@ -600,11 +599,13 @@ func (s *Scanner) reorged(b *Block) bool {
 	return true
 }
 
-// fallbackReceipts fetches the receipts of b's tracked transactions only.
-func (s *Scanner) fallbackReceipts(ctx context.Context, b *Block) (map[common.Hash]*Receipt, error) {
+// trackedReceipts fetches, with one batch of klay_getTransactionReceipt,
+// the receipts in block b of those of hashes that are tracked: all of b's
+// on a node without block receipts, the reverted ones for their txError.
+func (s *Scanner) trackedReceipts(ctx context.Context, b *Block, hashes []common.Hash) (map[common.Hash]*Receipt, error) {
 	var want []common.Hash
 	s.mu.Lock()
-	for _, h := range b.Txs {
+	for _, h := range hashes {
 		if _, ok := s.tracked[h]; ok {
 			want = append(want, h)
 		}
@@ -619,24 +620,21 @@ func (s *Scanner) fallbackReceipts(ctx context.Context, b *Block) (map[common.Ha
 }
 
 // addTxErrors replaces the eth receipts of b's reverted tracked
-// transactions with Kaia's own, for the txError that says why they failed:
-// one klay_getTransactionReceipt each, in one batch. Should that fail, they
-// stay reverted, without the code.
+// transactions with Kaia's own, for the txError that says why they failed.
+// Should that fail, they stay reverted, without the code. At saturation
+// nearly every block has none reverted, and costs one pass over its
+// receipts.
 func (s *Scanner) addTxErrors(ctx context.Context, b *Block, receipts map[common.Hash]*Receipt) {
-	var want []common.Hash
-	s.mu.Lock()
+	var reverted []common.Hash
 	for h, r := range receipts {
-		if _, ok := s.tracked[h]; ok && r.Status == 0 {
-			want = append(want, h)
+		if r.Status == 0 {
+			reverted = append(reverted, h)
 		}
 	}
-	s.mu.Unlock()
-	if len(want) == 0 {
+	if len(reverted) == 0 {
 		return
 	}
-	cctx, cancel := s.callCtx(ctx)
-	defer cancel()
-	klayReceipts, err := s.cfg.Client.receiptsOf(cctx, want, b.Hash)
+	klayReceipts, err := s.trackedReceipts(ctx, b, reverted)
 	if err != nil {
 		s.log.Debug("block scanner: no txError for reverted transactions", "block", b.Number, "err", err)
 		return
