@@ -74,7 +74,11 @@ func TestFourWorkersSaturationExactCounts(t *testing.T) {
 			// flight stays under Kaia's 4,096 pending slots. Beyond them the
 			// node evicts pending transactions, and one it evicted but its
 			// CN still held can be counted "not included" and then mined.
-			"-tc=mcValueTransferTc", "-numMcUser", "50", "-numScUser", "0", "-charge", "1", "-max-pending-per-account", "20",
+			// -charge 50: at saturation the base fee reaches its 750 gkei
+			// cap, and a worker's account sends up to 950 transfers a
+			// minute; 1 KLAY ran dry after about 60, and the rest of the
+			// minute measured "out of funds".
+			"-tc=mcValueTransferTc", "-numMcUser", "50", "-numScUser", "0", "-charge", "50", "-max-pending-per-account", "20",
 			"-mcEndpoint", n.enRPC, "-scEndpoint", n.scRPC, "-master-port", strconv.Itoa(port),
 			"-log-dir", filepath.Join(dir, "w"+strconv.Itoa(i))))
 	}
