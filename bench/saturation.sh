@@ -21,6 +21,11 @@
 #  3. The same with -max-rps at 1.5× the ceiling for OPEN_TIME: dropped
 #     iterations and the p99 of the iteration (inclusion) latency.
 #
+# Each of the issue's bounds is printed with the figure and "met" or
+# "MISSED": the closed loop's rate against 0.90 of the ceiling before it,
+# the lowest 10-block window against 0.25 of the mean, the exit against
+# -run-time + the drain window + 5 s (from the log's "starting" line).
+#
 # Each test account gets CHARGE KLAY (100): under saturation Kaia's base
 # fee climbs to hundreds of gkei, and 1 KLAY pays for fewer than 100
 # transfers.
@@ -76,9 +81,11 @@ run() {
   local last; last=$(head)
   python3 bench/blockcount.py "$url" "$((first + 1))" "$last" "$funder" >"$out/$name.blocks.json"
   sed -n '/Final summary/,$p' "$out/$name.txt"
-  python3 - "$out/$name.txt" "$out/$name.blocks.json" "$ceiling" "$t0" "$t1" "$1" "$2" <<'PY'
+  python3 - "$out/$name.txt" "$out/$name.blocks.json" "$ceiling" "$t0" "$t1" "$out/$name.err" "$DRAIN" "$1" "$2" <<'PY'
 import json, re, sys
+from datetime import datetime
 summary, blocks, ceiling, t0, t1 = open(sys.argv[1]).read(), json.load(open(sys.argv[2])), float(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
+log, drain = open(sys.argv[6]).read(), float(sys.argv[7])
 final = summary.split("Final summary:")[-1]
 def row(name):
     m = re.search(r"^" + re.escape(name) + r"\s+(\d+)\s+(\d+) \|(.*)\|", final, re.M)
@@ -86,10 +93,20 @@ def row(name):
 it, it_fail, lat = row("mcValueTransferTc")
 sent, sent_fail, _ = row("mcValueTransferTc send")
 dropped = re.search(r"^(\d+) iterations dropped", final, re.M)
-runtime = float(sys.argv[7].rstrip("s")) if sys.argv[6] == "-run-time" else 0
+runtime = float(sys.argv[9].rstrip("s")) if sys.argv[8] == "-run-time" else 0
 included = it - it_fail
 print(f"from the blocks: {blocks['ours']} transfers, {blocks.get('tps', 0):.0f} tx/s = {blocks.get('tps', 0) / ceiling:.3f} × ceiling; "
-      f"lowest 10-block window {blocks.get('min_window_over_mean', 0):.2f} × mean; {blocks.get('empty_blocks_in_run', 0)} empty blocks in the run")
+      f"lowest 10-block window {blocks.get('min_window_over_mean', 0):.2f} × mean (bound 0.25: "
+      f"{'met' if blocks.get('min_window_over_mean', 0) >= 0.25 else 'MISSED'}); {blocks.get('empty_blocks_in_run', 0)} empty blocks in the run")
+# The load starts when klayslave logs "starting"; it must exit within
+# -drain-timeout + 5 s of -run-time after that.
+start = re.search(r"^time=(\S+) level=INFO msg=starting ", log, re.M)
+if start:
+    began = datetime.fromisoformat(start.group(1).replace("Z", "+00:00")).timestamp()
+    late = t1 - (began + runtime)
+    print(f"exit: {late:.1f} s after -run-time (bound: the {drain:.0f} s drain window + 5 s: {'met' if late <= drain + 5 else 'MISSED'})")
+else:
+    print("exit: no 'starting' line in the log")
 # Every send has exactly one iteration verdict; a refused send is a failed
 # iteration, so accepted (sends without failure) = included + the failures
 # that came after acceptance (reverted, not included, cancelled).
@@ -113,7 +130,8 @@ closed=$(field "$out/closed.blocks.json" "['tps']")
 python3 -c "
 c1, c2, k = $ceiling, $ceiling2, $closed
 m = (c1 + c2) / 2
-print(f'ceiling before {c1:.0f}, after {c2:.0f} tx/s; closed loop {k:.0f} tx/s = {k/c1:.3f} x before, {k/c2:.3f} x after, {k/m:.3f} x their mean')"
+print(f'ceiling before {c1:.0f}, after {c2:.0f} tx/s; closed loop {k:.0f} tx/s = {k/c1:.3f} x before, {k/c2:.3f} x after, {k/m:.3f} x their mean')
+print(f'bar 0.90 of the ceiling before: ' + ('met' if k >= 0.9 * c1 else 'MISSED') + '; goal 0.95: ' + ('met' if k >= 0.95 * c1 else 'missed'))"
 rate=$(python3 -c "print(round(1.5 * $ceiling))")
 echo "== 3. open model: -max-rps $rate (1.5 × ceiling), ${OPEN_TIME}s"
 run open -run-time "${OPEN_TIME}s" -max-rps "$rate"
