@@ -34,9 +34,21 @@ type SeenTracker interface {
 	TrackSeen(h common.Hash, seen func(), done func(Inclusion))
 }
 
+// LiveTracker is a SeenTracker that also asks, before it fails a
+// transaction as not included, whether the sender can still see it
+// included (the Scanner does).
+type LiveTracker interface {
+	SeenTracker
+	TrackLive(h common.Hash, seen func(), live func() bool, done func(Inclusion))
+}
+
 // track tracks f with the lanes' tracker.
 func (l *Lane) track(f *flight) {
 	done := func(inc Inclusion) { l.resolved(f, inc) }
+	if lt, ok := l.ls.cfg.Tracker.(LiveTracker); ok {
+		lt.TrackLive(f.hash, func() { l.seen(f) }, func() bool { return l.live(f) }, done)
+		return
+	}
 	if st, ok := l.ls.cfg.Tracker.(SeenTracker); ok {
 		st.TrackSeen(f.hash, func() { l.seen(f) }, done)
 		return
@@ -473,6 +485,16 @@ func (l *Lane) seen(f *flight) {
 	l.mu.Unlock()
 	l.replaced(gone)
 	l.ls.broadcast()
+}
+
+// live tells whether f can still be included: it is still the lane's
+// transaction for its nonce, and no block has spent that nonce. Until
+// then the lane sends its lowest stalled transaction again every
+// StuckAfter blocks, so a block may yet take f, wherever its copies are.
+func (l *Lane) live(f *flight) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return !f.settled && l.flights[f.nonce] == f && f.nonce >= l.confirmed
 }
 
 // settleLocked marks f as having its verdict (or its block) and takes it

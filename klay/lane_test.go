@@ -503,3 +503,63 @@ func TestLaneSlotFreedWhenSeen(t *testing.T) {
 		t.Fatalf("%d in flight, want the second send's 1", n)
 	}
 }
+
+// liveTracker also keeps each transaction's live hook.
+type liveTracker struct {
+	seenTracker
+	live map[common.Hash]func() bool
+}
+
+func (s *liveTracker) TrackLive(h common.Hash, seen func(), live func() bool, done func(Inclusion)) {
+	s.TrackSeen(h, seen, done)
+	s.mu.Lock()
+	s.live[h] = live
+	s.mu.Unlock()
+}
+
+// A lane tells the tracker that its transaction can still be included
+// while it is in flight and no block has spent its nonce, and no longer
+// once a block holds it or a later nonce.
+func TestLaneTellsWhetherStillIncludable(t *testing.T) {
+	_, c := newLaneNode(t)
+	key, _ := crypto.GenerateKey()
+	a := NewAccount(key, c)
+	tr := &liveTracker{seenTracker: seenTracker{seen: map[common.Hash]func(){}}, live: map[common.Hash]func() bool{}}
+	ls, err := NewLanes(LanesConfig{Client: c, Tracker: tr, Accounts: []*Account{a}, MaxPending: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := ls.Lane(a.Address)
+	var tks []*Ticket
+	for range 3 {
+		tk, err := l.Send(context.Background(), transfer(a))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tks = append(tks, tk)
+	}
+	hook := func(i int) (func(), func() bool) {
+		tr.mu.Lock()
+		defer tr.mu.Unlock()
+		h := tks[i].Tx.Hash()
+		return tr.seen[h], tr.live[h]
+	}
+	for i := range tks {
+		if _, live := hook(i); live == nil || !live() {
+			t.Fatalf("transaction %d in flight: live says it cannot be included", i)
+		}
+	}
+	seen0, live0 := hook(0)
+	seen0()
+	if live0() {
+		t.Fatal("transaction 0: live after a block held it")
+	}
+	// A block holds nonce 2: nonce 1, still in flight, can no longer be
+	// included.
+	seen2, live2 := hook(2)
+	_, live1 := hook(1)
+	seen2()
+	if live1() || live2() {
+		t.Fatalf("after a block held nonce 2: live(1) %v, live(2) %v, want false", live1(), live2())
+	}
+}

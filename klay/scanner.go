@@ -129,15 +129,22 @@ type tracked struct {
 	// seen, if set, hears of the block that holds the transaction as soon
 	// as the block is fetched, before its receipts are read.
 	seen func()
+	// live, if set, tells whether the transaction can still be included
+	// (its sender has not spent its nonce), whatever the node's pool says.
+	live func() bool
 	// extended counts the timeouts passed while the node still held the
-	// transaction in its pool.
+	// transaction in its pool, or live said it could still be included.
 	extended int
 }
 
-// add chains another tracker's seen (if any) and done after t's own.
-func (t *tracked) add(seen func(), done func(Inclusion)) {
+// add chains another tracker's seen (if any) and done after t's own; a
+// live is kept if t has none.
+func (t *tracked) add(seen func(), live func() bool, done func(Inclusion)) {
 	prev := t.done
 	t.done = func(in Inclusion) { prev(in); done(in) }
+	if t.live == nil {
+		t.live = live
+	}
 	if seen == nil {
 		return
 	}
@@ -229,6 +236,17 @@ func (s *Scanner) Track(h common.Hash, done func(Inclusion)) { s.TrackSeen(h, ni
 // spent nonce's slot in that time. seen may be called again for the same
 // block when its receipts must be fetched once more.
 func (s *Scanner) TrackSeen(h common.Hash, seen func(), done func(Inclusion)) {
+	s.TrackLive(h, seen, nil, done)
+}
+
+// TrackLive is TrackSeen, and asks live (if not nil) when h reaches its
+// timeout with no receipt: while live says h can still be included (its
+// sender knows the nonce is not spent), h gets more time, as one the node
+// holds in its pool does. One node's pool is not the network's: at
+// saturation an EN dropped transactions that its CN still held and put in
+// blocks later, after they had been counted as not included. live is
+// called from the scanner goroutine and must not block long.
+func (s *Scanner) TrackLive(h common.Hash, seen func(), live func() bool, done func(Inclusion)) {
 	s.mu.Lock()
 	if s.stopped {
 		s.mu.Unlock()
@@ -236,11 +254,11 @@ func (s *Scanner) TrackSeen(h common.Hash, seen func(), done func(Inclusion)) {
 		return
 	}
 	if t, ok := s.tracked[h]; ok {
-		t.add(seen, done)
+		t.add(seen, live, done)
 		s.mu.Unlock()
 		return
 	}
-	t := &tracked{done: done, seen: seen}
+	t := &tracked{done: done, seen: seen, live: live}
 	s.tracked[h] = t
 	var deadline uint64
 	if s.started {
@@ -786,34 +804,47 @@ func (s *Scanner) lastChance(expired []verdict, head uint64) {
 }
 
 // extendPooled tracks again, for another timeout, the expired transactions
-// with no receipt that the node still holds in its pool (at most
-// maxExtensions times each, from head, the block that expired them), and
-// returns the others.
+// with no receipt that can still be included: their tracker's live says so,
+// or the node holds them in its pool (at most maxExtensions times each,
+// from head, the block that expired them). It returns the others.
 func (s *Scanner) extendPooled(ctx context.Context, expired []verdict, receipts map[common.Hash]*Receipt, head uint64) []verdict {
 	var ask []common.Hash
+	keep := map[common.Hash]bool{}
+	live := 0
 	for _, v := range expired {
-		if receipts[v.in.Hash] == nil && v.t.extended < maxExtensions {
-			ask = append(ask, v.in.Hash)
+		if receipts[v.in.Hash] != nil || v.t.extended >= maxExtensions {
+			continue
+		}
+		// Expired entries are out of s.tracked: v.t is the scanner
+		// goroutine's alone, and live runs without s.mu.
+		if v.t.live != nil && v.t.live() {
+			keep[v.in.Hash] = true
+			live++
+			continue
+		}
+		ask = append(ask, v.in.Hash)
+	}
+	if len(ask) > 0 {
+		// On an error none counts as pooled: the verdicts must come.
+		pooled, _ := s.cfg.Client.pooled(ctx, ask)
+		for h := range pooled {
+			keep[h] = true
 		}
 	}
-	if len(ask) == 0 {
-		return expired
-	}
-	pooled, err := s.cfg.Client.pooled(ctx, ask)
-	if err != nil || len(pooled) == 0 {
+	if len(keep) == 0 {
 		return expired
 	}
 	out := expired[:0:0]
 	s.mu.Lock()
 	for _, v := range expired {
-		if !pooled[v.in.Hash] || s.stopped {
+		if !keep[v.in.Hash] || s.stopped {
 			out = append(out, v)
 			continue
 		}
 		v.t.extended++
 		s.counts.Extended++
 		if t, ok := s.tracked[v.in.Hash]; ok { // tracked again meanwhile
-			t.add(v.t.seen, v.t.done)
+			t.add(v.t.seen, v.t.live, v.t.done)
 			continue
 		}
 		s.tracked[v.in.Hash] = v.t
@@ -821,7 +852,8 @@ func (s *Scanner) extendPooled(ctx context.Context, expired []verdict, receipts 
 	}
 	s.mu.Unlock()
 	if n := len(expired) - len(out); n > 0 {
-		s.log.Info("block scanner: transactions past the inclusion timeout are still in the node's pool; waiting longer", "count", n, "blocks", s.cfg.Timeout)
+		s.log.Info("block scanner: transactions past the inclusion timeout can still be included; waiting longer",
+			"count", n, "nonce not spent", live, "in the node's pool", n-live, "blocks", s.cfg.Timeout)
 	}
 	return out
 }

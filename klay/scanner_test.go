@@ -679,6 +679,52 @@ func TestScannerWaitsLongerForPooled(t *testing.T) {
 	}
 }
 
+// A transaction the node does not hold can still be included when its
+// sender has not spent its nonce (run X of docs/benchmarks.md: the EN had
+// dropped 688 transactions that its CN put in blocks after their timeout).
+// While the tracker's live says so, it is given more time, at most
+// maxExtensions timeouts; once live says no, it fails at its next timeout.
+func TestScannerWaitsLongerWhileLive(t *testing.T) {
+	h := newScanHarness(t, ScannerConfig{Timeout: 2}, nil)
+	x, y, z := txHash(1), txHash(2), txHash(3)
+	var yLive atomic.Bool
+	yLive.Store(true)
+	h.s.TrackLive(x, nil, func() bool { return true }, h.record)
+	h.s.TrackLive(y, nil, yLive.Load, h.record)
+	h.s.TrackLive(z, nil, func() bool { return false }, h.record)
+	start := h.s.Head()
+	for h.s.Head() < start+2+2+1 { // past two timeouts
+		h.waitHead(h.chain.add())
+	}
+	if in := h.one(z); !errors.Is(in.Err, ErrNotIncluded) || in.Err.Error() != "not included within 2 blocks" {
+		t.Fatalf("z, not live: got %+v", in)
+	}
+	if v := h.verdicts(x); len(v) != 0 {
+		t.Fatalf("x, live, failed at its timeout: %+v", v)
+	}
+	if v := h.verdicts(y); len(v) != 0 {
+		t.Fatalf("y, live, failed at its timeout: %+v", v)
+	}
+	n := h.chain.add(fakeTx{hash: x, status: 1})
+	if in := h.one(x); in.Err != nil || in.Block != n {
+		t.Fatalf("x: got %+v, want included in %d", in, n)
+	}
+	yLive.Store(false)
+	for h.s.Head() < n+2 && len(h.verdicts(y)) == 0 {
+		h.waitHead(h.chain.add())
+	}
+	in := h.one(y)
+	if !errors.Is(in.Err, ErrNotIncluded) || in.Block != 0 {
+		t.Fatalf("y, no longer live: got %+v", in)
+	}
+	if c := h.s.Counts(); c.NotIncluded != 2 || c.Included != 1 || c.Extended < 3 {
+		t.Fatalf("counts: %+v", c)
+	}
+	if !strings.Contains(h.logs.String(), "nonce not spent") {
+		t.Fatalf("extension not logged:\n%s", h.logs)
+	}
+}
+
 // A transaction tracked after the block holding it was scanned is found at
 // its timeout by a receipt lookup.
 func TestScannerLateTrack(t *testing.T) {
