@@ -17,6 +17,7 @@ import (
 
 	"github.com/kaiachain/kaia/common"
 	"github.com/kaiachain/kaia/common/hexutil"
+	"github.com/kaiachain/kaia/crypto"
 	"github.com/klayslave/klayslave/internal/devnettest"
 	"github.com/klayslave/klayslave/klay"
 )
@@ -208,19 +209,72 @@ func (n *ownNet) waitAnswer(t *testing.T, limit time.Duration) time.Time {
 // and returns when it was. Before that a restarted EN answers RPC but
 // serves a stale chain, and its pool holds new transactions as future
 // ones (their nonces are ahead of its state) without passing them on.
+//
+// A restarted EN dials the CN once; when that dial fails (the CN has not
+// yet dropped the killed EN's connection), Kaia's p2p tries again only
+// after 30 s. As `devnet up` does, the CN is asked to connect to an EN
+// without peers after a few seconds: Kaia's redial delay is not what the
+// fault tests measure.
 func (n *ownNet) waitSynced(t *testing.T, limit time.Duration) time.Time {
 	t.Helper()
-	deadline := time.Now().Add(limit)
+	start := time.Now()
+	deadline := start.Add(limit)
+	nudged := false
 	for {
 		en, cn := blockNumberOf(n.enRPC), blockNumberOf(n.cnRPC)
 		if en > 0 && cn > 0 && en+1 >= cn {
 			return time.Now()
+		}
+		if !nudged && en > 0 && time.Since(start) > 4*time.Second {
+			nudged = true
+			if rpcCall(n.enRPC, "admin_peers") == "[]" {
+				if url, err := n.enURL(); err == nil {
+					t.Logf("the EN has no peer %.1f s after it answered; asking the CN to connect to it: %s",
+						time.Since(start).Seconds(), rpcCall(n.cnRPC, "admin_addPeer", url))
+				}
+			}
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("the EN (block %d) did not catch up with the CN (block %d) within %v; read %s", en, cn, limit, filepath.Join(n.dir, "logs", "en.log"))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// enURL returns the EN's kni:// URL, from its node key and p2p port.
+func (n *ownNet) enURL() (string, error) {
+	var keyHex, port string
+	for i := 0; i+1 < len(n.enArgs); i++ {
+		switch n.enArgs[i] {
+		case "--nodekeyhex":
+			keyHex = n.enArgs[i+1]
+		case "--port":
+			port = n.enArgs[i+1]
+		}
+	}
+	key, err := crypto.HexToECDSA(keyHex)
+	if err != nil || port == "" {
+		return "", fmt.Errorf("the EN's node key or port is not on its command line %q", n.enArgs)
+	}
+	pub := common.Bytes2Hex(crypto.FromECDSAPub(&key.PublicKey)[1:])
+	return fmt.Sprintf("kni://%s@127.0.0.1:%s?discport=0&ntype=en", pub, port), nil
+}
+
+// rpcCall returns the raw result of method(params) at url, or the error's
+// text.
+func rpcCall(url, method string, params ...any) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	c, err := klay.Dial(ctx, url, 1)
+	if err != nil {
+		return err.Error()
+	}
+	defer c.Close()
+	var raw json.RawMessage
+	if err := c.Call(ctx, &raw, method, params...); err != nil {
+		return err.Error()
+	}
+	return string(raw)
 }
 
 func blockNumber(url string) error {
