@@ -72,8 +72,10 @@ func TestFourWorkersSaturationExactCounts(t *testing.T) {
 		workers = append(workers, startEnv(t, []string{"KLAYSLAVE_MC_KEY=" + n.funderKey}, bin,
 			// Four workers share the node's pool: 4 × 50 accounts × 20 in
 			// flight stays under Kaia's 4,096 pending slots. Beyond them the
-			// node evicts pending transactions, and one it evicted but its
-			// CN still held can be counted "not included" and then mined.
+			// EN evicts pending transactions that its CN may still hold and
+			// mine blocks later (the lanes now keep such a transaction
+			// awaited while its nonce is unspent; run X in
+			// docs/benchmarks.md).
 			// -charge 50: at saturation the base fee reaches its 750 gkei
 			// cap, and a worker's account sends up to 950 transfers a
 			// minute; 1 KLAY ran dry after about 60, and the rest of the

@@ -28,29 +28,19 @@ type Tracker interface {
 
 // SeenTracker is a Tracker that also tells, before the verdict, that a
 // block holds a transaction (the Scanner does, ahead of the receipts): the
-// nonce is spent then, and the lane's slot free.
+// nonce is spent then, and the lane's slot free. Before it fails a
+// transaction as not included, it asks live whether the sender can still
+// see it included.
 type SeenTracker interface {
 	Tracker
-	TrackSeen(h common.Hash, seen func(), done func(Inclusion))
-}
-
-// LiveTracker is a SeenTracker that also asks, before it fails a
-// transaction as not included, whether the sender can still see it
-// included (the Scanner does).
-type LiveTracker interface {
-	SeenTracker
 	TrackLive(h common.Hash, seen func(), live func() bool, done func(Inclusion))
 }
 
 // track tracks f with the lanes' tracker.
 func (l *Lane) track(f *flight) {
 	done := func(inc Inclusion) { l.resolved(f, inc) }
-	if lt, ok := l.ls.cfg.Tracker.(LiveTracker); ok {
-		lt.TrackLive(f.hash, func() { l.seen(f) }, func() bool { return l.live(f) }, done)
-		return
-	}
 	if st, ok := l.ls.cfg.Tracker.(SeenTracker); ok {
-		st.TrackSeen(f.hash, func() { l.seen(f) }, done)
+		st.TrackLive(f.hash, func() { l.seen(f) }, func() bool { return l.live(f) }, done)
 		return
 	}
 	l.ls.cfg.Tracker.Track(f.hash, done)

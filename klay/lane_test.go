@@ -446,17 +446,23 @@ func TestLaneInclusionBeforeAnswer(t *testing.T) {
 	}
 }
 
-// seenTracker keeps each transaction's seen hook for the test to call.
+// seenTracker keeps each transaction's seen and live hooks for the test
+// to call.
 type seenTracker struct {
 	fakeTracker
 	seen map[common.Hash]func()
+	live map[common.Hash]func() bool
 }
 
-func (s *seenTracker) TrackSeen(h common.Hash, seen func(), done func(Inclusion)) {
+func (s *seenTracker) TrackLive(h common.Hash, seen func(), live func() bool, done func(Inclusion)) {
 	s.Track(h, done)
 	s.mu.Lock()
-	s.seen[h] = seen
+	s.seen[h], s.live[h] = seen, live
 	s.mu.Unlock()
+}
+
+func newSeenTracker() *seenTracker {
+	return &seenTracker{seen: map[common.Hash]func(){}, live: map[common.Hash]func() bool{}}
 }
 
 // A block that holds the transaction frees its slot before the receipt
@@ -465,7 +471,7 @@ func TestLaneSlotFreedWhenSeen(t *testing.T) {
 	_, c := newLaneNode(t)
 	key, _ := crypto.GenerateKey()
 	a := NewAccount(key, c)
-	tr := &seenTracker{seen: map[common.Hash]func(){}}
+	tr := newSeenTracker()
 	ls, err := NewLanes(LanesConfig{Client: c, Tracker: tr, Accounts: []*Account{a}, MaxPending: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -504,19 +510,6 @@ func TestLaneSlotFreedWhenSeen(t *testing.T) {
 	}
 }
 
-// liveTracker also keeps each transaction's live hook.
-type liveTracker struct {
-	seenTracker
-	live map[common.Hash]func() bool
-}
-
-func (s *liveTracker) TrackLive(h common.Hash, seen func(), live func() bool, done func(Inclusion)) {
-	s.TrackSeen(h, seen, done)
-	s.mu.Lock()
-	s.live[h] = live
-	s.mu.Unlock()
-}
-
 // A lane tells the tracker that its transaction can still be included
 // while it is in flight and no block has spent its nonce, and no longer
 // once a block holds it or a later nonce.
@@ -524,7 +517,7 @@ func TestLaneTellsWhetherStillIncludable(t *testing.T) {
 	_, c := newLaneNode(t)
 	key, _ := crypto.GenerateKey()
 	a := NewAccount(key, c)
-	tr := &liveTracker{seenTracker: seenTracker{seen: map[common.Hash]func(){}}, live: map[common.Hash]func() bool{}}
+	tr := newSeenTracker()
 	ls, err := NewLanes(LanesConfig{Client: c, Tracker: tr, Accounts: []*Account{a}, MaxPending: 4})
 	if err != nil {
 		t.Fatal(err)

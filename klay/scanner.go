@@ -805,8 +805,9 @@ func (s *Scanner) lastChance(expired []verdict, head uint64) {
 
 // extendPooled tracks again, for another timeout, the expired transactions
 // with no receipt that can still be included: their tracker's live says so,
-// or the node holds them in its pool (at most maxExtensions times each,
-// from head, the block that expired them). It returns the others.
+// or, for those tracked without live, the node holds them in its pool (at
+// most maxExtensions times each, from head, the block that expired them).
+// It returns the others.
 func (s *Scanner) extendPooled(ctx context.Context, expired []verdict, receipts map[common.Hash]*Receipt, head uint64) []verdict {
 	var ask []common.Hash
 	keep := map[common.Hash]bool{}
@@ -816,13 +817,15 @@ func (s *Scanner) extendPooled(ctx context.Context, expired []verdict, receipts 
 			continue
 		}
 		// Expired entries are out of s.tracked: v.t is the scanner
-		// goroutine's alone, and live runs without s.mu.
-		if v.t.live != nil && v.t.live() {
+		// goroutine's alone, and live runs without s.mu. A sender's
+		// answer is final (a spent nonce is spent everywhere); the pool
+		// is asked only of transactions no sender answers for.
+		if v.t.live == nil {
+			ask = append(ask, v.in.Hash)
+		} else if v.t.live() {
 			keep[v.in.Hash] = true
 			live++
-			continue
 		}
-		ask = append(ask, v.in.Hash)
 	}
 	if len(ask) > 0 {
 		// On an error none counts as pooled: the verdicts must come.
