@@ -334,7 +334,7 @@ func wipe(dir string) error {
 }
 
 func down(ctx context.Context, cfg config) error {
-	l, err := newLayout(cfg)
+	l, err := existingLayout(cfg)
 	if err != nil {
 		return err
 	}
@@ -356,7 +356,7 @@ func down(ctx context.Context, cfg config) error {
 }
 
 func status(ctx context.Context, cfg config) error {
-	l, err := newLayout(cfg)
+	l, err := existingLayout(cfg)
 	if err != nil {
 		return err
 	}
@@ -400,6 +400,21 @@ func status(ctx context.Context, cfg config) error {
 	default:
 		return fmt.Errorf("devnet in %s is only partly running; 'devnet up' restarts it", l.dir)
 	}
+}
+
+// existingLayout is the layout of the devnet already created in cfg.dir,
+// with the ports it was created with: `status --dir` of a devnet started
+// with --port-offset asked the default ports, so it called a running
+// devnet dead, or reported another devnet's blocks as its own.
+func existingLayout(cfg config) (layout, error) {
+	l, err := newLayout(cfg)
+	if err != nil {
+		return l, err
+	}
+	if st, err := loadState(l); err == nil {
+		l.offset = st.PortOffset
+	}
+	return l, nil
 }
 
 func printEnv(cfg config) error {

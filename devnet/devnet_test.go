@@ -68,6 +68,12 @@ func TestDevnetUpBridgeDown(t *testing.T) {
 		t.Errorf("second up: exit %d, output:\n%s", code, out.String())
 	}
 
+	// status without --port-offset asks the ports the devnet was created with.
+	out.Reset()
+	if code := run(ctx, []string{"status", "--dir", dir, "--bin", binDir}, &out, &out); code != exitOK || !strings.Contains(out.String(), "http://127.0.0.1:8651 block ") {
+		t.Errorf("status without --port-offset: exit %d, output:\n%s", code, out.String())
+	}
+
 	transferServiceToMain(ctx, t, info)
 
 	// A pair a test deployed is deregistered by down --prune-bridges; the
