@@ -478,13 +478,14 @@ func (l *Lane) seen(f *flight) {
 }
 
 // live tells whether f can still be included: it is still the lane's
-// transaction for its nonce, and no block has spent that nonce. Until
-// then the lane sends its lowest stalled transaction again every
-// StuckAfter blocks, so a block may yet take f, wherever its copies are.
+// transaction for its nonce (settling takes it out of flights), and no
+// block has spent that nonce. Until then the lane sends its lowest stalled
+// transaction again every StuckAfter blocks, so a block may yet take f,
+// wherever its copies are.
 func (l *Lane) live(f *flight) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return !f.settled && l.flights[f.nonce] == f && f.nonce >= l.confirmed
+	return l.flights[f.nonce] == f && f.nonce >= l.confirmed
 }
 
 // settleLocked marks f as having its verdict (or its block) and takes it

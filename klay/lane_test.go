@@ -148,15 +148,23 @@ func (f *fakeTracker) resolve(h common.Hash, inc Inclusion) bool {
 
 func newTestLanes(t *testing.T, cfg LanesConfig) (*Lanes, *Account, *fakeTracker) {
 	t.Helper()
+	tr := &fakeTracker{}
+	cfg.Tracker = tr
+	ls, a := oneAccountLanes(t, cfg)
+	return ls, a, tr
+}
+
+// oneAccountLanes is NewLanes(cfg) over one new account.
+func oneAccountLanes(t *testing.T, cfg LanesConfig) (*Lanes, *Account) {
+	t.Helper()
 	key, _ := crypto.GenerateKey()
 	a := NewAccount(key, cfg.Client)
-	tr := &fakeTracker{}
-	cfg.Tracker, cfg.Accounts = tr, []*Account{a}
+	cfg.Accounts = []*Account{a}
 	ls, err := NewLanes(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ls, a, tr
+	return ls, a
 }
 
 var laneChain = big.NewInt(2018)
@@ -416,12 +424,7 @@ func (e *eagerTracker) Track(h common.Hash, done func(Inclusion)) {
 // lane does not fill up with transactions already mined.
 func TestLaneInclusionBeforeAnswer(t *testing.T) {
 	_, c := newLaneNode(t)
-	key, _ := crypto.GenerateKey()
-	a := NewAccount(key, c)
-	ls, err := NewLanes(LanesConfig{Client: c, Tracker: &eagerTracker{}, Accounts: []*Account{a}, MaxPending: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ls, a := oneAccountLanes(t, LanesConfig{Client: c, Tracker: &eagerTracker{}, MaxPending: 2})
 	l := ls.Lane(a.Address)
 	for i := range 5 {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -469,13 +472,8 @@ func newSeenTracker() *seenTracker {
 // gives the verdict, which still comes once.
 func TestLaneSlotFreedWhenSeen(t *testing.T) {
 	_, c := newLaneNode(t)
-	key, _ := crypto.GenerateKey()
-	a := NewAccount(key, c)
 	tr := newSeenTracker()
-	ls, err := NewLanes(LanesConfig{Client: c, Tracker: tr, Accounts: []*Account{a}, MaxPending: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ls, a := oneAccountLanes(t, LanesConfig{Client: c, Tracker: tr, MaxPending: 1})
 	l := ls.Lane(a.Address)
 	first, err := l.Send(context.Background(), transfer(a))
 	if err != nil {
@@ -515,13 +513,8 @@ func TestLaneSlotFreedWhenSeen(t *testing.T) {
 // once a block holds it or a later nonce.
 func TestLaneTellsWhetherStillIncludable(t *testing.T) {
 	_, c := newLaneNode(t)
-	key, _ := crypto.GenerateKey()
-	a := NewAccount(key, c)
 	tr := newSeenTracker()
-	ls, err := NewLanes(LanesConfig{Client: c, Tracker: tr, Accounts: []*Account{a}, MaxPending: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ls, a := oneAccountLanes(t, LanesConfig{Client: c, Tracker: tr, MaxPending: 4})
 	l := ls.Lane(a.Address)
 	var tks []*Ticket
 	for range 3 {

@@ -228,24 +228,21 @@ func NewScanner(cfg ScannerConfig) *Scanner {
 // late Track is still caught by a receipt lookup at the timeout. Tracking a hash already tracked adds done
 // to the same verdict. After Run has ended, done is called at once with
 // ErrScanStopped. Safe for concurrent use.
-func (s *Scanner) Track(h common.Hash, done func(Inclusion)) { s.TrackSeen(h, nil, done) }
+func (s *Scanner) Track(h common.Hash, done func(Inclusion)) { s.TrackLive(h, nil, nil, done) }
 
-// TrackSeen is Track, and also calls seen (if not nil) once a fetched block
-// holds h, before its receipts are read: a full block's receipts take the
-// node and the scanner a few hundred milliseconds, and a sender can use the
-// spent nonce's slot in that time. seen may be called again for the same
-// block when its receipts must be fetched once more.
-func (s *Scanner) TrackSeen(h common.Hash, seen func(), done func(Inclusion)) {
-	s.TrackLive(h, seen, nil, done)
-}
-
-// TrackLive is TrackSeen, and asks live (if not nil) when h reaches its
-// timeout with no receipt: while live says h can still be included (its
-// sender knows the nonce is not spent), h gets more time, as one the node
-// holds in its pool does. One node's pool is not the network's: at
-// saturation an EN dropped transactions that its CN still held and put in
-// blocks later, after they had been counted as not included. live is
-// called from the scanner goroutine and must not block long.
+// TrackLive is Track with two hooks, each optional (nil):
+//   - seen is called once a fetched block holds h, before its receipts are
+//     read: a full block's receipts take the node and the scanner a few
+//     hundred milliseconds, and a sender can use the spent nonce's slot in
+//     that time. seen may be called again for the same block when its
+//     receipts must be fetched once more.
+//   - live is asked when h reaches its timeout with no receipt: while it
+//     says h can still be included (its sender knows the nonce is not
+//     spent), h gets more time, as one the node holds in its pool does. One
+//     node's pool is not the network's: at saturation an EN dropped
+//     transactions that its CN still held and put in blocks later, after
+//     they had been counted as not included. live is called from the
+//     scanner goroutine and must not block long.
 func (s *Scanner) TrackLive(h common.Hash, seen func(), live func() bool, done func(Inclusion)) {
 	s.mu.Lock()
 	if s.stopped {

@@ -1409,8 +1409,8 @@ func TestScannerSeenBeforeReceipts(t *testing.T) {
 	h := newScanHarness(t, ScannerConfig{ReceiptTries: 1000}, nil)
 	x, other := txHash(1), txHash(2)
 	var seen, otherSeen atomic.Int32
-	h.s.TrackSeen(x, func() { seen.Add(1) }, h.record)
-	h.s.TrackSeen(other, func() { otherSeen.Add(1) }, h.record)
+	h.s.TrackLive(x, func() { seen.Add(1) }, nil, h.record)
+	h.s.TrackLive(other, func() { otherSeen.Add(1) }, nil, h.record)
 	h.chain.set(func(f *fakeChain) { f.hidden[x] = -1 })
 	n := h.chain.add(fakeTx{hash: x, status: 0, txError: 0x9})
 	h.waitFor("x seen", func() bool { return seen.Load() > 0 })
