@@ -263,46 +263,49 @@ func (n *ownNet) enURL() (string, error) {
 // rpcCall returns the raw result of method(params) at url, or the error's
 // text.
 func rpcCall(url, method string, params ...any) string {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	c, err := klay.Dial(ctx, url, 1)
-	if err != nil {
-		return err.Error()
-	}
-	defer c.Close()
 	var raw json.RawMessage
-	if err := c.Call(ctx, &raw, method, params...); err != nil {
+	if err := onNode(url, 2*time.Second, func(ctx context.Context, c *klay.Client) error {
+		return c.Call(ctx, &raw, method, params...)
+	}); err != nil {
 		return err.Error()
 	}
 	return string(raw)
 }
 
-func blockNumber(url string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+// onNode dials url and makes call, both within limit.
+func onNode(url string, limit time.Duration, call func(context.Context, *klay.Client) error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	c, err := klay.Dial(ctx, url, 1)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	_, err = c.BlockNumber(ctx)
+	return call(ctx, c)
+}
+
+func blockNumber(url string) error {
+	_, err := head(url)
 	return err
 }
 
 // blockNumberOf returns url's head, or 0 when it does not answer.
 func blockNumberOf(url string) uint64 {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	c, err := klay.Dial(ctx, url, 1)
-	if err != nil {
-		return 0
-	}
-	defer c.Close()
-	bn, err := c.BlockNumber(ctx)
-	if err != nil {
-		return 0
-	}
+	bn, _ := head(url)
 	return bn
+}
+
+// head returns url's head block number, asked within a second.
+func head(url string) (uint64, error) {
+	var bn uint64
+	err := onNode(url, time.Second, func(ctx context.Context, c *klay.Client) (err error) {
+		bn, err = c.BlockNumber(ctx)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return bn, nil
 }
 
 // cnClient dials the CN, which the fault tests never kill.
