@@ -549,3 +549,45 @@ func TestLaneTellsWhetherStillIncludable(t *testing.T) {
 		t.Fatalf("after a block held nonce 2: live(1) %v, live(2) %v, want false", live1(), live2())
 	}
 }
+
+// When no lane can send, Pick hands out a full lane that will free, not
+// one whose lowest transaction is stalled; once a block takes that
+// transaction, the lane is picked again.
+func TestPickAvoidsAStalledLane(t *testing.T) {
+	_, c := newLaneNode(t)
+	tr := &fakeTracker{}
+	var accts []*Account
+	for range 3 {
+		key, _ := crypto.GenerateKey()
+		accts = append(accts, NewAccount(key, c))
+	}
+	ls, err := NewLanes(LanesConfig{Client: c, Tracker: tr, Accounts: accts, MaxPending: 1, StuckAfter: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	stuck, err := ls.Lane(accts[0].Address).Send(ctx, transfer(accts[0])) // sent at head 0
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.mu.Lock()
+	tr.head = 2
+	tr.mu.Unlock()
+	for _, a := range accts[1:] {
+		if _, err := ls.Lane(a.Address).Send(ctx, transfer(a)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ls.OnBlock(ctx, 2) // the first lane's transaction has waited 2 blocks
+	for range 200 {
+		if got := ls.Pick(); got == accts[0] {
+			t.Fatal("Pick handed out the stalled lane while others were only full")
+		}
+	}
+	tr.resolve(stuck.Tx.Hash(), Inclusion{Status: 1})
+	for range 20 {
+		if got := ls.Pick(); got != accts[0] {
+			t.Fatalf("Pick gave %s, want the lane a block has just freed", got.Address.Hex())
+		}
+	}
+}
