@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestField(t *testing.T) {
@@ -125,5 +126,58 @@ func TestCall(t *testing.T) {
 	}
 	if _, err := New("localhost:8551", nil); err == nil {
 		t.Fatal("a URL without scheme was accepted")
+	}
+}
+
+// Members walks an object's members in order, as encoding/json reads
+// them, and Elements an array's; both refuse what follows the value.
+func FuzzMembersElements(f *testing.F) {
+	for _, s := range []string{`{"a":1,"b":"x\"y","c":[1,{"d":null}]}`, `{}`, ` { "a" : true } `, `[1,"2",{"3":4}]`, `[]`, `[1] x`, `{"a":1} }`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var m map[string]json.RawMessage
+		if json.Unmarshal(data, &m) == nil && m != nil {
+			var keys []string
+			ok := Members(data, func(k, v []byte) bool {
+				keys = append(keys, string(k))
+				if !strings.Contains(string(k), `\`) && utf8.Valid(k) && string(m[string(k)]) != string(v) && strings.Count(string(data), `"`+string(k)+`"`) == 1 {
+					t.Fatalf("member %q = %q; encoding/json says %q", k, v, m[string(k)])
+				}
+				return true
+			})
+			if !ok {
+				t.Fatalf("Members refused %q, which encoding/json reads", data)
+			}
+			if len(keys) < len(m) {
+				t.Fatalf("Members gave %d keys, encoding/json %d", len(keys), len(m))
+			}
+		}
+		var a []json.RawMessage
+		if json.Unmarshal(data, &a) == nil && a != nil {
+			es, ok := Elements(data)
+			if !ok || len(es) != len(a) {
+				t.Fatalf("Elements(%q) = %d, %v; encoding/json reads %d", data, len(es), ok, len(a))
+			}
+			for i := range es {
+				if string(es[i]) != string(a[i]) {
+					t.Fatalf("element %d = %q, want %q", i, es[i], a[i])
+				}
+			}
+		}
+	})
+}
+
+func TestElementsRefusesTrailingBytes(t *testing.T) {
+	for _, bad := range []string{`[1] x`, `[] ]`, `[1],`} {
+		if _, ok := Elements([]byte(bad)); ok {
+			t.Errorf("Elements(%q) took it", bad)
+		}
+	}
+	if es, ok := Elements([]byte(" [1, \"a\"] \n")); !ok || len(es) != 2 {
+		t.Errorf("Elements with white space around: %q, %v", es, ok)
+	}
+	if Members([]byte(`{"a":1} x`), func(k, v []byte) bool { return true }) {
+		t.Error("Members took bytes after the object")
 	}
 }

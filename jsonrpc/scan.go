@@ -55,14 +55,20 @@ func skipSpace(b []byte, i int) int {
 }
 
 // skipString returns the index after the string starting at b[i] == '"'.
+// It looks for the quotes and backslashes with bytes.IndexByte: the
+// strings of a block's receipts (hashes, blooms) are most of its bytes.
 func skipString(b []byte, i int) (int, bool) {
-	for j := i + 1; j < len(b); j++ {
-		switch b[j] {
-		case '\\':
-			j++
-		case '"':
-			return j + 1, true
+	j := i + 1
+	for j < len(b) {
+		q := bytes.IndexByte(b[j:], '"')
+		if q < 0 {
+			return 0, false
 		}
+		e := bytes.IndexByte(b[j:j+q], '\\')
+		if e < 0 {
+			return j + q + 1, true
+		}
+		j += e + 2 // past the backslash and the character it escapes
 	}
 	return 0, false
 }
@@ -194,8 +200,9 @@ func hexVal(c byte) (byte, bool) {
 }
 
 // Elements returns the raw values of the JSON array arr (top level only),
-// and false when arr is not an array. It checks only as much syntax as it
-// needs to find where each element ends.
+// and false when arr is not an array, or more than white space follows it.
+// It checks only as much syntax as it needs to find where each element
+// ends.
 func Elements(arr []byte) ([][]byte, bool) {
 	i := skipSpace(arr, 0)
 	if i >= len(arr) || arr[i] != '[' {
@@ -204,7 +211,7 @@ func Elements(arr []byte) ([][]byte, bool) {
 	var out [][]byte
 	i = skipSpace(arr, i+1)
 	if i < len(arr) && arr[i] == ']' {
-		return out, true
+		return out, skipSpace(arr, i+1) == len(arr)
 	}
 	for {
 		i = skipSpace(arr, i)
@@ -219,11 +226,59 @@ func Elements(arr []byte) ([][]byte, bool) {
 		}
 		switch arr[i] {
 		case ']':
-			return out, true
+			return out, skipSpace(arr, i+1) == len(arr)
 		case ',':
 			i++
 		default:
 			return nil, false
+		}
+	}
+}
+
+// Members calls fn with the raw key (between its quotes, escapes left as
+// they are) and raw value of each member of the JSON object obj, in order,
+// and reports whether obj is an object it could walk; fn returns false to
+// stop the walk, which then reports false too. Like Field, it checks only
+// as much syntax as it needs to find where each member ends.
+func Members(obj []byte, fn func(key, value []byte) bool) bool {
+	i := skipSpace(obj, 0)
+	if i >= len(obj) || obj[i] != '{' {
+		return false
+	}
+	i = skipSpace(obj, i+1)
+	if i < len(obj) && obj[i] == '}' {
+		return skipSpace(obj, i+1) == len(obj)
+	}
+	for {
+		i = skipSpace(obj, i)
+		if i >= len(obj) || obj[i] != '"' {
+			return false
+		}
+		kEnd, ok := skipString(obj, i)
+		if !ok {
+			return false
+		}
+		k := obj[i+1 : kEnd-1]
+		i = skipSpace(obj, kEnd)
+		if i >= len(obj) || obj[i] != ':' {
+			return false
+		}
+		i = skipSpace(obj, i+1)
+		vEnd, ok := skipValue(obj, i)
+		if !ok || !fn(k, obj[i:vEnd]) {
+			return false
+		}
+		i = skipSpace(obj, vEnd)
+		if i >= len(obj) {
+			return false
+		}
+		switch obj[i] {
+		case '}':
+			return skipSpace(obj, i+1) == len(obj)
+		case ',':
+			i++
+		default:
+			return false
 		}
 	}
 }

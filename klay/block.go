@@ -98,19 +98,34 @@ func decodeBlockReceipts(raw json.RawMessage, blockHash common.Hash) (map[common
 	if len(raw) == 0 || string(raw) == "null" {
 		return map[common.Hash]*Receipt{}, nil
 	}
-	var list []*blockReceipt
-	if err := json.Unmarshal(raw, &list); err != nil {
-		return nil, fmt.Errorf("decode block receipts: %w", err)
+	elems, ok := jsonrpc.Elements(raw)
+	if !ok {
+		// Not an array; encoding/json says what is wrong with it.
+		elems = [][]byte{raw}
 	}
-	out := make(map[common.Hash]*Receipt, len(list))
-	for _, r := range list {
-		if r == nil || r.BlockNumber == nil {
+	out := make(map[common.Hash]*Receipt, len(elems))
+	for _, e := range elems {
+		r, bh, skip, fast := scanBlockReceipt(e)
+		if !fast || !ok {
+			var br *blockReceipt
+			if err := json.Unmarshal(e, &br); err != nil {
+				return nil, fmt.Errorf("decode block receipts: %w", err)
+			}
+			if !ok {
+				return nil, errors.New("decode block receipts: not an array")
+			}
+			skip = br == nil || br.BlockNumber == nil
+			if !skip {
+				r, bh = br.receipt(), br.BlockHash
+			}
+		}
+		if skip {
 			continue
 		}
-		if r.BlockHash != nil && *r.BlockHash != blockHash {
+		if bh != nil && *bh != blockHash {
 			return nil, errReceiptsOtherBlock
 		}
-		out[r.TxHash] = r.receipt()
+		out[r.TxHash] = r
 	}
 	return out, nil
 }
