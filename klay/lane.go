@@ -119,6 +119,12 @@ type Lanes struct {
 	// wakes nobody and costs no new channel (at saturation, thousands of
 	// inclusions a block).
 	waiting atomic.Int32
+
+	// held counts the stalled transactions sent again a third time that
+	// the node took or said it had; OnBlock logs them in one line.
+	heldMu sync.Mutex
+	held   int
+	heldEg string
 }
 
 // NewLanes returns the lanes of cfg.Accounts.
@@ -157,8 +163,8 @@ func (ls *Lanes) Lane(a common.Address) *Lane { return ls.byAddr[a] }
 // stalled. A stalled lane waits for a resend or a filler, maybe for the
 // rest of the run. Handed out like any other, it kept every user that drew
 // it: at saturation no lane is free for a moment after each block, and in
-// one run on a cold devnet 191 of 200 users ended up waiting on lanes whose
-// transactions the node had lost.
+// one run on a devnet 191 of 200 users ended up waiting on lanes whose
+// lowest transaction no block took for the rest of the run.
 func (ls *Lanes) Pick() *Account {
 	n := len(ls.lanes)
 	start := rand.IntN(n)
@@ -235,9 +241,32 @@ func (ls *Lanes) broadcast() {
 // scanned: one that waits StuckAfter blocks is sent again, a lost nonce is
 // filled. The work runs in the background, bounded by ctx.
 func (ls *Lanes) OnBlock(ctx context.Context, head uint64) {
+	ls.heldMu.Lock()
+	held, eg := ls.held, ls.heldEg
+	ls.held, ls.heldEg = 0, ""
+	ls.heldMu.Unlock()
+	if held > 0 {
+		// A Kaia EN forwards a transaction to its CN once, when it takes
+		// it. One the CN did not keep stays in the EN, which answers
+		// "known" to the very bytes and forwards them again only in its
+		// periodic resend (every 4 s, at most 1,000 transactions).
+		ls.cfg.Log.Info("stalled transactions sent again three times: the node has them, no block holds them yet",
+			"count", held, "e.g.", eg)
+	}
 	for _, l := range ls.lanes {
 		l.check(ctx, head)
 	}
+}
+
+// noteHeld counts a stalled transaction that a third resend found in the
+// node (or got no answer for).
+func (ls *Lanes) noteHeld(eg func() string) {
+	ls.heldMu.Lock()
+	defer ls.heldMu.Unlock()
+	if ls.held == 0 {
+		ls.heldEg = eg()
+	}
+	ls.held++
 }
 
 // Lane is one account's sequence of nonces.
@@ -616,10 +645,9 @@ func (l *Lane) resend(ctx context.Context, f *flight, head uint64) {
 	switch out {
 	case Accepted, Known, Unknown:
 		if tries == 3 {
-			// Said once per transaction: the node keeps taking it,
-			// or says it has it, and still no block holds it.
-			l.ls.cfg.Log.Info("a stalled transaction was sent again three times and no block holds it yet",
-				"account", l.acct.Address.Hex(), "nonce", f.nonce, "hash", f.hash.Hex(), "answer", out, "err", err)
+			l.ls.noteHeld(func() string {
+				return fmt.Sprintf("account %s nonce %d: %s", l.acct.Address.Hex(), f.nonce, oneLineErr(out, err))
+			})
 		}
 		return
 	case NonceTaken:
@@ -745,4 +773,12 @@ func keccak(data []byte) (h common.Hash) {
 	_, _ = k.Read(h[:])
 	keccaks.Put(k)
 	return h
+}
+
+// oneLineErr is how a resend's answer reads in a log line.
+func oneLineErr(out SendOutcome, err error) string {
+	if err == nil {
+		return out.String()
+	}
+	return out.String() + " (" + err.Error() + ")"
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -589,5 +591,35 @@ func TestPickAvoidsAStalledLane(t *testing.T) {
 		if got := ls.Pick(); got != accts[0] {
 			t.Fatalf("Pick gave %s, want the lane a block has just freed", got.Address.Hex())
 		}
+	}
+}
+
+// A stalled transaction the node keeps saying it has is reported, once a
+// block for all such, with the node's answer.
+func TestLaneReportsTransactionsTheNodeHolds(t *testing.T) {
+	node, c := newLaneNode(t)
+	node.refuse = func(tx *types.Transaction, n int) string {
+		if n > 1 {
+			return "known transaction: " + tx.Hash().Hex()[2:]
+		}
+		return ""
+	}
+	var logs syncBuffer
+	ls, a, _ := newTestLanes(t, LanesConfig{Client: c, StuckAfter: 1, Log: slog.New(slog.NewTextHandler(&logs, nil))})
+	l := ls.Lane(a.Address)
+	if _, err := l.Send(context.Background(), transfer(a)); err != nil {
+		t.Fatal(err)
+	}
+	for head := uint64(1); head <= 3; head++ {
+		ls.OnBlock(context.Background(), head)
+		waitUntil(t, "the resend", func() bool { return len(node.received()) == int(head)+1 })
+		waitUntil(t, "the resend to finish", func() bool { l.mu.Lock(); defer l.mu.Unlock(); return !l.fixing })
+	}
+	if strings.Contains(logs.String(), "no block holds them") {
+		t.Fatalf("reported before the third resend: %s", logs.String())
+	}
+	ls.OnBlock(context.Background(), 4)
+	if got := logs.String(); !strings.Contains(got, `no block holds them yet" count=1 `) || !strings.Contains(got, "nonce 0: known (known transaction:") {
+		t.Fatalf("log:\n%s", got)
 	}
 }
