@@ -100,19 +100,25 @@ func decodeBlockReceipts(raw json.RawMessage, blockHash common.Hash) (map[common
 	}
 	elems, ok := jsonrpc.Elements(raw)
 	if !ok {
-		// Not an array; encoding/json says what is wrong with it.
-		elems = [][]byte{raw}
+		// Not an array Elements can walk: encoding/json decides, and
+		// says what is wrong.
+		var list []json.RawMessage
+		if err := json.Unmarshal(raw, &list); err != nil {
+			return nil, fmt.Errorf("decode block receipts: %w", err)
+		}
+		elems = make([][]byte, len(list))
+		for i, e := range list {
+			elems[i] = e
+		}
 	}
 	out := make(map[common.Hash]*Receipt, len(elems))
+	other := false
 	for _, e := range elems {
 		r, bh, skip, fast := scanBlockReceipt(e)
-		if !fast || !ok {
+		if !fast {
 			var br *blockReceipt
 			if err := json.Unmarshal(e, &br); err != nil {
 				return nil, fmt.Errorf("decode block receipts: %w", err)
-			}
-			if !ok {
-				return nil, errors.New("decode block receipts: not an array")
 			}
 			skip = br == nil || br.BlockNumber == nil
 			if !skip {
@@ -123,9 +129,12 @@ func decodeBlockReceipts(raw json.RawMessage, blockHash common.Hash) (map[common
 			continue
 		}
 		if bh != nil && *bh != blockHash {
-			return nil, errReceiptsOtherBlock
+			other = true // said once every entry has decoded, as before
 		}
 		out[r.TxHash] = r
+	}
+	if other {
+		return nil, errReceiptsOtherBlock
 	}
 	return out, nil
 }

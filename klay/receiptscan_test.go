@@ -3,8 +3,10 @@ package klay
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
+	"strings"
 	"testing"
 
 	"github.com/kaiachain/kaia/common"
@@ -213,4 +215,35 @@ func TestHasControl(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzDecodeBlockReceipts: the whole answer decodes as it did when all of
+// it went through encoding/json.
+//
+//	go test ./klay -run=^$ -fuzz=FuzzDecodeBlockReceipts -fuzztime=60s
+func FuzzDecodeBlockReceipts(f *testing.F) {
+	for _, name := range []string{"receipts_txs.json", "eth_receipts_txs.json", "receipts_empty.json"} {
+		f.Add(readTestdata(f, name))
+	}
+	f.Add([]byte(`[null,{"blockNumber":"0x1","transactionHash":"0x` + strings.Repeat("ab", 32) + `"}] `))
+	f.Add([]byte(`[{"blockNumber":"0x1","blockHash":"0x` + strings.Repeat("11", 32) + `"},tru]`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var bh common.Hash
+		got, err := decodeBlockReceipts(raw, bh)
+		want, werr := decodeBlockReceiptsJSON(raw, bh)
+		if len(raw) == 0 || string(raw) == "null" {
+			return // both mean "no receipts" to the new one; the old one was never given them
+		}
+		if (err == nil) != (werr == nil) || (err != nil && errors.Is(err, errReceiptsOtherBlock) != errors.Is(werr, errReceiptsOtherBlock)) {
+			t.Fatalf("%q: error %v, encoding/json's %v", raw, err, werr)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%q: %d receipts, encoding/json %d", raw, len(got), len(want))
+		}
+		for h, r := range want {
+			if g := got[h]; g == nil || sameReceipt(g, r) != "" {
+				t.Fatalf("%q: receipt of %s: %+v, encoding/json %+v", raw, h.Hex(), g, r)
+			}
+		}
+	})
 }
