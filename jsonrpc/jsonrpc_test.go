@@ -67,6 +67,11 @@ func TestQuantities(t *testing.T) {
 	if v, err := Big([]byte(`"0x10000000000000000"`)); err != nil || v.String() != "18446744073709551616" {
 		t.Fatalf("Big = %v, %v", v, err)
 	}
+	for _, bad := range []string{`"0x-1"`, `"0x+f"`, `"0x"`, `"0xg"`} {
+		if v, err := Big([]byte(bad)); err == nil {
+			t.Errorf("Big(%s) = %v", bad, v)
+		}
+	}
 	if _, err := Hex([]byte(`"0x"`), 0); err != nil {
 		t.Fatal(err)
 	}

@@ -162,6 +162,12 @@ func Big(raw []byte) (*big.Int, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, c := range d {
+		// big.Int.SetString would also take a sign.
+		if _, ok := hexVal(c); !ok {
+			return nil, fmt.Errorf("%w: %.40s", errNotQuantity, raw)
+		}
+	}
 	v, ok := new(big.Int).SetString(string(d), 16)
 	if !ok || len(d) == 0 {
 		return nil, fmt.Errorf("%w: %.40s", errNotQuantity, raw)

@@ -3,6 +3,7 @@ package klay
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"math/big"
 	"strings"
@@ -45,52 +46,24 @@ func scanBlockReceipt(e []byte) (r *Receipt, blockHash *common.Hash, skip, ok bo
 			blockHash = &h
 			return fixedHex(v, h[:])
 		case "blockNumber":
-			if isNull {
-				hasNumber = false
-				return true
-			}
-			r.BlockNumber, hasNumber = quantity64(v)
-			return hasNumber
+			hasNumber = uintTo(v, &r.BlockNumber)
+			return hasNumber || isNull // null: skipped, as encoding/json's nil
 		case "from":
 			return fixedHex(v, r.From[:])
 		case "to":
-			r.To = nil
-			return isNull || addressPtr(v, &r.To)
+			return optAddress(v, &r.To)
 		case "contractAddress":
-			r.ContractAddress = nil
-			return isNull || addressPtr(v, &r.ContractAddress)
+			return optAddress(v, &r.ContractAddress)
 		case "status":
-			var ok bool
-			r.Status, ok = quantity64(v)
-			return ok
+			return uintTo(v, &r.Status)
 		case "txError":
-			if isNull {
-				r.TxError = 0
-				return true
-			}
-			var ok bool
-			r.TxError, ok = quantity64(v)
-			return ok
+			return uintTo(v, &r.TxError) || isNull // null: no code, 0
 		case "gasUsed":
-			var ok bool
-			r.GasUsed, ok = quantity64(v)
-			return ok
+			return uintTo(v, &r.GasUsed)
 		case "gasPrice":
-			r.GasPrice = nil
-			if isNull {
-				return true
-			}
-			var ok bool
-			r.GasPrice, ok = quantity(v)
-			return ok
+			return optQuantity(v, &r.GasPrice)
 		case "effectiveGasPrice":
-			r.EffectiveGasPrice = nil
-			if isNull {
-				return true
-			}
-			var ok bool
-			r.EffectiveGasPrice, ok = quantity(v)
-			return ok
+			return optQuantity(v, &r.EffectiveGasPrice)
 		case "logs":
 			switch string(v) {
 			case "null":
@@ -166,37 +139,27 @@ func hasControl(b []byte) bool {
 	return false
 }
 
-// plainHex returns the digits of v, a JSON string "0x…" of hex digits,
-// without escapes.
-func plainHex(v []byte) ([]byte, bool) {
-	if len(v) < 4 || v[0] != '"' || v[len(v)-1] != '"' || v[1] != '0' || (v[2] != 'x' && v[2] != 'X') {
-		return nil, false
-	}
-	d := v[3 : len(v)-1]
-	for _, c := range d {
-		if _, ok := hexNibble(c); !ok {
-			return nil, false
-		}
-	}
-	return d, true
-}
+// The members' values, as encoding/json with Kaia's hexutil and common
+// types would read them; false where those would refuse the value, or
+// might read it otherwise (the caller then asks encoding/json).
 
 // fixedHex decodes v, "0x" and exactly len(dst) bytes of hex, into dst
-// (common.Hash and common.Address in JSON).
+// (common.Hash and common.Address).
 func fixedHex(v []byte, dst []byte) bool {
-	d, ok := plainHex(v)
-	if !ok || len(d) != 2*len(dst) {
+	d, err := jsonrpc.Hex(v, len(dst))
+	if err != nil {
 		return false
 	}
-	for i := range dst {
-		hi, _ := hexNibble(d[2*i])
-		lo, _ := hexNibble(d[2*i+1])
-		dst[i] = hi<<4 | lo
-	}
-	return true
+	_, err = hex.Decode(dst, d)
+	return err == nil
 }
 
-func addressPtr(v []byte, dst **common.Address) bool {
+// optAddress decodes a *common.Address: null is nil.
+func optAddress(v []byte, dst **common.Address) bool {
+	*dst = nil
+	if string(v) == "null" {
+		return true
+	}
 	var a common.Address
 	if !fixedHex(v, a[:]) {
 		return false
@@ -205,50 +168,37 @@ func addressPtr(v []byte, dst **common.Address) bool {
 	return true
 }
 
-// quantityDigits returns the digits of a hex quantity of at most
-// maxDigits digits in hexutil's canonical form: "0x0", or no leading zero.
-func quantityDigits(v []byte, maxDigits int) ([]byte, bool) {
-	d, ok := plainHex(v)
-	if !ok || len(d) == 0 || len(d) > maxDigits || (len(d) > 1 && d[0] == '0') {
-		return nil, false
-	}
-	return d, true
-}
+// canonical: hexutil refuses a quantity with a leading zero ("0x01"). v
+// is a quoted "0x…" that jsonrpc has read as a quantity.
+func canonical(v []byte) bool { return len(v) <= len(`"0x0"`) || v[3] != '0' }
 
 // quantity64 decodes a hexutil.Uint64.
 func quantity64(v []byte) (uint64, bool) {
-	d, ok := quantityDigits(v, 16)
-	if !ok {
-		return 0, false
-	}
-	var n uint64
-	for _, c := range d {
-		x, _ := hexNibble(c)
-		n = n<<4 | uint64(x)
-	}
-	return n, true
+	n, err := jsonrpc.Uint64(v)
+	return n, err == nil && canonical(v)
 }
 
-// quantity decodes a hexutil.Big (256 bits at most).
-func quantity(v []byte) (*big.Int, bool) {
+// uintTo decodes a hexutil.Uint64 into dst (0 when it cannot).
+func uintTo(v []byte, dst *uint64) bool {
+	n, ok := quantity64(v)
+	*dst = n
+	return ok
+}
+
+// optQuantity decodes a *hexutil.Big (256 bits at most): null is nil.
+func optQuantity(v []byte, dst **big.Int) bool {
+	*dst = nil
+	if string(v) == "null" {
+		return true
+	}
 	if n, ok := quantity64(v); ok {
-		return new(big.Int).SetUint64(n), true
+		*dst = new(big.Int).SetUint64(n)
+		return true
 	}
-	d, ok := quantityDigits(v, 64)
-	if !ok {
-		return nil, false
+	n, err := jsonrpc.Big(v)
+	if err != nil || !canonical(v) || len(v) > len(`"0x"`)+64 {
+		return false
 	}
-	return new(big.Int).SetString(string(d), 16)
-}
-
-func hexNibble(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
+	*dst = n
+	return true
 }
