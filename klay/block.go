@@ -25,6 +25,9 @@ type Block struct {
 	Time    time.Time
 	GasUsed uint64
 	Txs     []common.Hash
+	// Receipts is the header's receiptsRoot (zero when the node gave
+	// none): see receiptroot.go.
+	Receipts common.Hash
 }
 
 type rpcBlock struct {
@@ -34,6 +37,7 @@ type rpcBlock struct {
 	Timestamp    *hexutil.Big    `json:"timestamp"`
 	TimestampFoS *hexutil.Uint64 `json:"timestampFoS"`
 	GasUsed      hexutil.Uint64  `json:"gasUsed"`
+	ReceiptsRoot *common.Hash    `json:"receiptsRoot"`
 	Transactions []common.Hash   `json:"transactions"`
 }
 
@@ -70,6 +74,10 @@ func decodeBlock(raw json.RawMessage) (*Block, error) {
 	if fos > 99 {
 		return nil, fmt.Errorf("decode block %d: timestampFoS %d out of range", num.Uint64(), fos)
 	}
+	var receiptsRoot common.Hash
+	if b.ReceiptsRoot != nil {
+		receiptsRoot = *b.ReceiptsRoot
+	}
 	return &Block{
 		Number:     num.Uint64(),
 		Hash:       *b.Hash,
@@ -77,6 +85,7 @@ func decodeBlock(raw json.RawMessage) (*Block, error) {
 		Time:       time.Unix(int64(ts.Uint64()), int64(fos)*int64(10*time.Millisecond)),
 		GasUsed:    uint64(b.GasUsed),
 		Txs:        b.Transactions,
+		Receipts:   receiptsRoot,
 	}, nil
 }
 

@@ -33,14 +33,18 @@ type Tracker interface {
 // see it included.
 type SeenTracker interface {
 	Tracker
-	TrackLive(h common.Hash, seen func(), live func() bool, done func(Inclusion))
+	TrackLive(h common.Hash, o TrackHooks, done func(Inclusion))
 }
 
 // track tracks f with the lanes' tracker.
 func (l *Lane) track(f *flight) {
 	done := func(inc Inclusion) { l.resolved(f, inc) }
 	if st, ok := l.ls.cfg.Tracker.(SeenTracker); ok {
-		st.TrackLive(f.hash, func() { l.seen(f) }, func() bool { return l.live(f) }, done)
+		// A creation's verdict needs the node's receipt, for the
+		// contract's address; a lane's other callers read no more of it
+		// than a receipt proven from the block's header holds.
+		st.TrackLive(f.hash, TrackHooks{Seen: func() { l.seen(f) }, Live: func() bool { return l.live(f) },
+			Proven: f.ticket.Tx.To() != nil}, done)
 		return
 	}
 	l.ls.cfg.Tracker.Track(f.hash, done)

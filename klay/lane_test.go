@@ -459,10 +459,10 @@ type seenTracker struct {
 	live map[common.Hash]func() bool
 }
 
-func (s *seenTracker) TrackLive(h common.Hash, seen func(), live func() bool, done func(Inclusion)) {
+func (s *seenTracker) TrackLive(h common.Hash, o TrackHooks, done func(Inclusion)) {
 	s.Track(h, done)
 	s.mu.Lock()
-	s.seen[h], s.live[h] = seen, live
+	s.seen[h], s.live[h] = o.Seen, o.Live
 	s.mu.Unlock()
 }
 

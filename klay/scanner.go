@@ -61,6 +61,7 @@ type ScannerCounts struct {
 	Blocks          uint64 // blocks scanned (rescans included)
 	Reorgs          uint64 // parent-hash mismatches seen
 	MissingReceipts uint64 // blocks given up on with receipts still missing
+	Proven          uint64 // blocks whose receipts their header proved, not asked for
 	Included        uint64 // Inclusions reported with Err == nil
 	NotIncluded     uint64 // Inclusions reported with ErrNotIncluded
 	Extended        uint64 // timeouts extended: the node still held the transaction
@@ -135,23 +136,27 @@ type tracked struct {
 	// extended counts the timeouts passed while the node still held the
 	// transaction in its pool, or live said it could still be included.
 	extended int
+	// proven: a receipt proven from the block's header will do (see
+	// TrackHooks.Proven).
+	proven bool
 }
 
 // add chains another tracker's seen (if any) and done after t's own; a
 // live is kept if t has none.
-func (t *tracked) add(seen func(), live func() bool, done func(Inclusion)) {
+func (t *tracked) add(o TrackHooks, done func(Inclusion)) {
 	prev := t.done
 	t.done = func(in Inclusion) { prev(in); done(in) }
+	t.proven = t.proven && o.Proven
 	if t.live == nil {
-		t.live = live
+		t.live = o.Live
 	}
-	if seen == nil {
+	if o.Seen == nil {
 		return
 	}
 	if prevSeen := t.seen; prevSeen != nil {
-		t.seen = func() { prevSeen(); seen() }
+		t.seen = func() { prevSeen(); o.Seen() }
 	} else {
-		t.seen = seen
+		t.seen = o.Seen
 	}
 }
 
@@ -177,10 +182,12 @@ type blockRef struct {
 }
 
 // Scanner follows one chain block by block and tells each tracked
-// transaction whether a block held it. One Scanner per chain: each block
-// costs one round trip (the block and its receipts, asked at once, the
-// receipts only while something is tracked), however many transactions
-// are tracked; matching is by hash.
+// transaction whether a block held it. One Scanner per chain, matching by
+// hash: each block costs one call, plus one for its receipts when it holds
+// tracked transactions and its header does not prove their receipts
+// (receiptroot.go; at saturation it proves nearly every block). After a
+// block whose receipts were needed, the next block's are asked for beside
+// it, saving the round trip.
 type Scanner struct {
 	cfg ScannerConfig
 	log *slog.Logger
@@ -198,15 +205,20 @@ type Scanner struct {
 	runStart bool // Run was called
 
 	// Used by the scanner goroutine only.
-	next      uint64         // next block to scan
-	recent    []blockRef     // last scanned blocks, ascending, at most ReorgDepth
-	tries     int            // fetches of block next with receipts missing
-	rcpts     receiptsSource // where block receipts come from
-	down      bool           // in an outage (logged once)
-	downSince time.Time
-	wake      chan struct{}
-	wsHead    atomic.Uint64
-	wsUp      atomic.Bool
+	next   uint64         // next block to scan
+	recent []blockRef     // last scanned blocks, ascending, at most ReorgDepth
+	tries  int            // fetches of block next with receipts missing
+	rcpts  receiptsSource // where block receipts come from
+	// askReceipts: the last block's receipts could not be proven from its
+	// header, so the next block's are asked for beside it, saving a round
+	// trip; else only once the block is known to need them.
+	askReceipts bool
+	rootImpl    int  // the receipts-root derivation that matched last
+	down        bool // in an outage (logged once)
+	downSince   time.Time
+	wake        chan struct{}
+	wsHead      atomic.Uint64
+	wsUp        atomic.Bool
 }
 
 // NewScanner returns a scanner; start it with Run.
@@ -228,22 +240,34 @@ func NewScanner(cfg ScannerConfig) *Scanner {
 // late Track is still caught by a receipt lookup at the timeout. Tracking a hash already tracked adds done
 // to the same verdict. After Run has ended, done is called at once with
 // ErrScanStopped. Safe for concurrent use.
-func (s *Scanner) Track(h common.Hash, done func(Inclusion)) { s.TrackLive(h, nil, nil, done) }
+func (s *Scanner) Track(h common.Hash, done func(Inclusion)) { s.TrackLive(h, TrackHooks{}, done) }
 
-// TrackLive is Track with two hooks, each optional (nil):
-//   - seen is called once a fetched block holds h, before its receipts are
-//     read: a full block's receipts take the node and the scanner a few
-//     hundred milliseconds, and a sender can use the spent nonce's slot in
-//     that time. seen may be called again for the same block when its
-//     receipts must be fetched once more.
-//   - live is asked when h reaches its timeout with no receipt: while it
-//     says h can still be included (its sender knows the nonce is not
-//     spent), h gets more time, as one the node holds in its pool does. One
-//     node's pool is not the network's: at saturation an EN dropped
-//     transactions that its CN still held and put in blocks later, after
-//     they had been counted as not included. live is called from the
-//     scanner goroutine and must not block long.
-func (s *Scanner) TrackLive(h common.Hash, seen func(), live func() bool, done func(Inclusion)) {
+// TrackHooks are what TrackLive adds to Track; each is optional.
+type TrackHooks struct {
+	// Seen is called once a fetched block holds h, before its receipts
+	// are read: a full block's receipts take the node and the scanner a
+	// few hundred milliseconds, and a sender can use the spent nonce's
+	// slot in that time. Seen may be called again for the same block when
+	// its receipts must be fetched once more.
+	Seen func()
+	// Live is asked when h reaches its timeout with no receipt: while it
+	// says h can still be included (its sender knows the nonce is not
+	// spent), h gets more time, as one the node holds in its pool does.
+	// One node's pool is not the network's: at saturation an EN dropped
+	// transactions that its CN still held and put in blocks later, after
+	// they had been counted as not included. Live is called from the
+	// scanner goroutine and must not block long.
+	Live func() bool
+	// Proven: the verdict may rest on a receipt the block's header proves
+	// (receiptroot.go) instead of the node's. Such a Receipt holds the
+	// hash, the block, status 1, the gas used and no logs; not the sender,
+	// the recipient, the price or a contract address. A block whose
+	// transactions all have Proven set is then not asked for its receipts.
+	Proven bool
+}
+
+// TrackLive is Track with hooks.
+func (s *Scanner) TrackLive(h common.Hash, o TrackHooks, done func(Inclusion)) {
 	s.mu.Lock()
 	if s.stopped {
 		s.mu.Unlock()
@@ -251,11 +275,11 @@ func (s *Scanner) TrackLive(h common.Hash, seen func(), live func() bool, done f
 		return
 	}
 	if t, ok := s.tracked[h]; ok {
-		t.add(seen, live, done)
+		t.add(o, done)
 		s.mu.Unlock()
 		return
 	}
-	t := &tracked{done: done, seen: seen, live: live}
+	t := &tracked{done: done, seen: o.Seen, live: o.Live, proven: o.Proven}
 	s.tracked[h] = t
 	var deadline uint64
 	if s.started {
@@ -452,7 +476,12 @@ func (s *Scanner) stop() {
 	s.mu.Lock()
 	s.stopped = true
 	s.queue, s.qhead = nil, 0
+	c := s.counts
 	s.mu.Unlock()
+	if c.Blocks > 0 {
+		s.log.Info("block scanner: stopped", "url", s.cfg.Client.URL(), "blocks", c.Blocks, "receiptsProvenByHeader", c.Proven,
+			"included", c.Included, "notIncluded", c.NotIncluded, "reorgs", c.Reorgs, "missingReceipts", c.MissingReceipts)
+	}
 	s.Abandon(ErrScanStopped)
 }
 
@@ -516,7 +545,7 @@ func (s *Scanner) step(ctx context.Context) bool {
 func (s *Scanner) scan(ctx context.Context) bool {
 	n := s.next
 	method := ""
-	if s.rcpts != txReceipts && s.Pending() > 0 {
+	if s.askReceipts && s.rcpts != txReceipts && s.Pending() > 0 {
 		method = s.rcpts.method()
 	}
 	cctx, cancel := s.callCtx(ctx)
@@ -539,32 +568,86 @@ func (s *Scanner) scan(ctx context.Context) bool {
 	if s.reorged(b) {
 		return true
 	}
-	// A node without the method: the next source, for this block too.
-	for rerr != nil && isMethodNotFound(rerr) && s.rcpts < txReceipts {
-		s.rcpts++
-		s.log.Info("block scanner: "+method+" unavailable, using "+s.rcpts.method(), "url", s.cfg.Client.URL())
-		method, receipts, rerr = s.rcpts.method(), nil, nil
-		if s.rcpts < txReceipts {
+	need, proven := s.provenReceipts(b)
+	switch {
+	case proven != nil:
+		// Asked for beside the block all the same, they agree: the
+		// header proves what they hold. Not asked for the next block.
+		receipts, rerr, s.askReceipts = proven, nil, false
+		s.mu.Lock()
+		s.counts.Proven++
+		s.mu.Unlock()
+	case !need:
+		receipts, rerr = nil, nil // it holds nothing tracked
+	case method == "":
+		s.askReceipts = true
+		method = s.rcpts.method()
+		if s.rcpts != txReceipts {
 			cctx, cancel := s.callCtx(ctx)
 			receipts, rerr = s.cfg.Client.blockReceipts(cctx, n, method, b.Hash)
 			cancel()
 		}
 	}
-	if s.rcpts == txReceipts {
-		receipts, err = s.trackedReceipts(ctx, b, b.Txs)
-		if err != nil {
-			if ctx.Err() == nil {
-				s.outage(err)
+	if need && proven == nil {
+		// A node without the method: the next source, for this block too.
+		for rerr != nil && isMethodNotFound(rerr) && s.rcpts < txReceipts {
+			s.rcpts++
+			s.log.Info("block scanner: "+method+" unavailable, using "+s.rcpts.method(), "url", s.cfg.Client.URL())
+			method, receipts, rerr = s.rcpts.method(), nil, nil
+			if s.rcpts < txReceipts {
+				cctx, cancel := s.callCtx(ctx)
+				receipts, rerr = s.cfg.Client.blockReceipts(cctx, n, method, b.Hash)
+				cancel()
 			}
-			return false
 		}
-	}
-	if s.rcpts == ethBlockReceipts && rerr == nil {
-		s.addTxErrors(ctx, b, receipts)
+		if s.rcpts == txReceipts {
+			receipts, err = s.trackedReceipts(ctx, b, b.Txs)
+			if err != nil {
+				if ctx.Err() == nil {
+					s.outage(err)
+				}
+				return false
+			}
+		}
+		if s.rcpts == ethBlockReceipts && rerr == nil {
+			s.addTxErrors(ctx, b, receipts)
+		}
 	}
 	// rerr (the node's error for the receipts, or receipts of another
 	// fork) leaves receipts nil: every tracked one counts as missing.
 	return s.resolve(b, receipts)
+}
+
+// provenReceipts tells whether block b holds tracked transactions, and,
+// when each of them takes a proven receipt (TrackHooks.Proven) and the
+// header proves that every transaction in b succeeded alike
+// (provenUniform), their receipts. A transaction tracked after this look
+// is missing from them; resolve then has the block fetched again, and its
+// receipts asked for.
+func (s *Scanner) provenReceipts(b *Block) (need bool, receipts map[common.Hash]*Receipt) {
+	var hs []common.Hash
+	all := true
+	s.mu.Lock()
+	for _, h := range b.Txs {
+		if t, ok := s.tracked[h]; ok {
+			hs = append(hs, h)
+			all = all && t.proven
+		}
+	}
+	s.mu.Unlock()
+	if len(hs) == 0 || !all || b.Receipts == (common.Hash{}) {
+		return len(hs) > 0, nil
+	}
+	gas, impl, ok := provenUniform(b.Receipts, len(b.Txs), b.GasUsed, s.rootImpl)
+	if !ok {
+		return true, nil
+	}
+	s.rootImpl = impl
+	receipts = make(map[common.Hash]*Receipt, len(hs))
+	for _, h := range hs {
+		receipts[h] = &Receipt{TxHash: h, BlockNumber: b.Number, Status: 1, GasUsed: gas}
+	}
+	return true, receipts
 }
 
 // seen tells the trackers of the transactions block b (asked as n) holds
@@ -844,7 +927,7 @@ func (s *Scanner) extendPooled(ctx context.Context, expired []verdict, receipts 
 		v.t.extended++
 		s.counts.Extended++
 		if t, ok := s.tracked[v.in.Hash]; ok { // tracked again meanwhile
-			t.add(v.t.seen, v.t.live, v.t.done)
+			t.add(TrackHooks{Seen: v.t.seen, Live: v.t.live, Proven: v.t.proven}, v.t.done)
 			continue
 		}
 		s.tracked[v.in.Hash] = v.t

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/kaiachain/kaia/blockchain/types"
+	"github.com/kaiachain/kaia/blockchain/types/derivesha"
 	"github.com/kaiachain/kaia/common"
 	"github.com/kaiachain/kaia/common/hexutil"
 	"github.com/kaiachain/kaia/crypto"
@@ -170,10 +171,20 @@ func (f *fakeChain) blockJSON(b *fakeBlock) map[string]interface{} {
 	m["timestampFoS"] = hexutil.EncodeUint64(b.fos)
 	m["gasUsed"] = hexutil.EncodeUint64(21000 * uint64(len(b.txs)))
 	hs := make([]common.Hash, len(b.txs))
+	rs := make(types.Receipts, len(b.txs))
 	for i, tx := range b.txs {
 		hs[i] = tx.hash
+		// A failed transaction's consensus status is its txError, as in
+		// Kaia's blocks.
+		st := uint(tx.status)
+		if st != 1 {
+			st = uint(tx.txError)
+		}
+		rs[i] = &types.Receipt{Status: st, GasUsed: 21000}
 	}
 	m["transactions"] = hs
+	// The header commits to the receipts as the devnet's chain does.
+	m["receiptsRoot"] = derivesha.DeriveShaOrig{}.DeriveSha(rs)
 	return m
 }
 
@@ -689,9 +700,9 @@ func TestScannerWaitsLongerWhileLive(t *testing.T) {
 	x, y, z := txHash(1), txHash(2), txHash(3)
 	var yLive atomic.Bool
 	yLive.Store(true)
-	h.s.TrackLive(x, nil, func() bool { return true }, h.record)
-	h.s.TrackLive(y, nil, yLive.Load, h.record)
-	h.s.TrackLive(z, nil, func() bool { return false }, h.record)
+	h.s.TrackLive(x, TrackHooks{Live: func() bool { return true }}, h.record)
+	h.s.TrackLive(y, TrackHooks{Live: yLive.Load}, h.record)
+	h.s.TrackLive(z, TrackHooks{Live: func() bool { return false }}, h.record)
 	start := h.s.Head()
 	for h.s.Head() < start+2+2+1 { // past two timeouts
 		h.waitHead(h.chain.add())
@@ -1184,7 +1195,12 @@ func FuzzBlockDecode(f *testing.F) {
 func TestScannerDevnet(t *testing.T) {
 	mc, _ := devnetEnv(t)
 	wsURL := devnetWS(t)
-	for _, mode := range []struct{ name, ws string }{{"ws", wsURL}, {"poll", ""}} {
+	// proven: tracked for a receipt the header may prove (as a lane's
+	// transfers are), checked against the node's receipts.
+	for _, mode := range []struct {
+		name, ws string
+		proven   bool
+	}{{"ws", wsURL, false}, {"poll", "", false}, {"proven", wsURL, true}} {
 		t.Run(mode.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 			defer cancel()
@@ -1226,7 +1242,7 @@ func TestScannerDevnet(t *testing.T) {
 					t.Fatal(err)
 				}
 				// Tracked before it is sent: see Track.
-				s.Track(tx.Hash(), func(in Inclusion) {
+				s.TrackLive(tx.Hash(), TrackHooks{Proven: mode.proven}, func(in Inclusion) {
 					mu.Lock()
 					got[in.Hash] = in
 					lag = max(lag, time.Since(in.Time))
@@ -1259,6 +1275,46 @@ func TestScannerDevnet(t *testing.T) {
 			}
 			c := s.Counts()
 			t.Logf("%s: 50 included; worst block-time-to-verdict %v; head %d, counts %+v", mode.name, lag.Round(time.Millisecond), s.Head(), c)
+			if !mode.proven {
+				if c.Proven != 0 {
+					t.Fatalf("%d blocks proven from their header though every transfer was tracked for the node's receipt", c.Proven)
+				}
+				return
+			}
+			// The node's receipts agree with every verdict, and each block
+			// whose receipts all succeeded alike without logs (others' tests
+			// may have put anything beside ours) was proven, no other.
+			blocks := map[uint64]bool{}
+			for _, in := range got {
+				blocks[in.Block] = true
+			}
+			uniform := 0
+			for n := range blocks {
+				b, _, _, err := mc.c.blockAndReceipts(ctx, n, "", nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				rs, err := mc.c.blockReceipts(ctx, n, "eth_getBlockReceipts", b.Hash)
+				if err != nil {
+					t.Fatal(err)
+				}
+				alike := len(rs) == len(b.Txs)
+				for _, r := range rs {
+					alike = alike && r.Status == 1 && r.GasUsed == b.GasUsed/uint64(len(b.Txs)) && len(r.Logs) == 0
+				}
+				if alike {
+					uniform++
+				}
+				for h, in := range got {
+					if r := rs[h]; in.Block == n && (r == nil || r.Status != in.Status || r.GasUsed != in.GasUsed || r.BlockNumber != n) {
+						t.Fatalf("%s: verdict %+v, node's receipt %+v", h.Hex(), in, r)
+					}
+				}
+			}
+			if c.Proven != uint64(uniform) {
+				t.Fatalf("%d blocks proven; %d of the %d blocks holding the transfers have alike receipts", c.Proven, uniform, len(blocks))
+			}
+			t.Logf("proven: %d of the %d blocks holding the transfers", c.Proven, len(blocks))
 		})
 	}
 }
@@ -1409,8 +1465,8 @@ func TestScannerSeenBeforeReceipts(t *testing.T) {
 	h := newScanHarness(t, ScannerConfig{ReceiptTries: 1000}, nil)
 	x, other := txHash(1), txHash(2)
 	var seen, otherSeen atomic.Int32
-	h.s.TrackLive(x, func() { seen.Add(1) }, nil, h.record)
-	h.s.TrackLive(other, func() { otherSeen.Add(1) }, nil, h.record)
+	h.s.TrackLive(x, TrackHooks{Seen: func() { seen.Add(1) }}, h.record)
+	h.s.TrackLive(other, TrackHooks{Seen: func() { otherSeen.Add(1) }}, h.record)
 	h.chain.set(func(f *fakeChain) { f.hidden[x] = -1 })
 	n := h.chain.add(fakeTx{hash: x, status: 0, txError: 0x9})
 	h.waitFor("x seen", func() bool { return seen.Load() > 0 })
@@ -1423,5 +1479,84 @@ func TestScannerSeenBeforeReceipts(t *testing.T) {
 	}
 	if otherSeen.Load() != 0 {
 		t.Fatal("a transaction no block holds was seen")
+	}
+}
+
+// A block whose header proves that all its transactions succeeded alike
+// gives the verdicts of the transactions tracked with Proven without a
+// receipts call; one that it cannot prove (a reverted transaction, or one
+// tracked for the node's receipt) has its receipts asked for, and the
+// block after such a one has them asked for beside it.
+func TestScannerProvenReceipts(t *testing.T) {
+	h := newScanHarness(t, ScannerConfig{}, nil)
+	proven := func(xs ...common.Hash) {
+		for _, x := range xs {
+			h.s.TrackLive(x, TrackHooks{Proven: true}, h.record)
+		}
+	}
+	rcpts := func(n uint64) int {
+		h.chain.mu.Lock()
+		defer h.chain.mu.Unlock()
+		return h.chain.rcptCalls[n]
+	}
+
+	a, b := txHash(1), txHash(2)
+	proven(a, b)
+	n1 := h.chain.add(fakeTx{hash: a, status: 1}, fakeTx{hash: txHash(100), status: 1}, fakeTx{hash: b, status: 1})
+	for _, x := range []common.Hash{a, b} {
+		in := h.one(x)
+		if in.Err != nil || in.Block != n1 || in.Status != 1 || in.GasUsed != 21000 || in.Receipt == nil ||
+			in.Receipt.TxHash != x || in.Receipt.BlockNumber != n1 || len(in.Receipt.Logs) != 0 {
+			t.Fatalf("proven verdict of %s: %+v", x.Hex()[:10], in)
+		}
+	}
+	if c := rcpts(n1); c != 0 {
+		t.Fatalf("block %d: %d receipts calls, want none: its header proves them", n1, c)
+	}
+	if c := h.s.Counts(); c.Proven != 1 || c.Included != 2 {
+		t.Fatalf("counts after a proven block: %+v", c)
+	}
+
+	// A reverted transaction: the root is another; the receipts tell.
+	ok, bad := txHash(3), txHash(4)
+	proven(ok, bad)
+	n2 := h.chain.add(fakeTx{hash: ok, status: 1}, fakeTx{hash: bad, status: 0, txError: 0x09})
+	if in := h.one(bad); in.Err != nil || in.Block != n2 || in.Status != 0 || in.TxError != 9 {
+		t.Fatalf("reverted transaction: %+v", in)
+	}
+	if in := h.one(ok); in.Status != 1 || in.Block != n2 {
+		t.Fatalf("its neighbour: %+v", in)
+	}
+	if c := rcpts(n2); c != 1 {
+		t.Fatalf("block %d: %d receipts calls, want 1", n2, c)
+	}
+
+	// The next block's receipts come beside it; it is proven all the same,
+	// and the one after is not asked for again.
+	c1, c2 := txHash(5), txHash(6)
+	proven(c1)
+	n3 := h.chain.add(fakeTx{hash: c1, status: 1})
+	h.one(c1)
+	proven(c2)
+	n4 := h.chain.add(fakeTx{hash: c2, status: 1})
+	h.one(c2)
+	if r3, r4 := rcpts(n3), rcpts(n4); r3 != 1 || r4 != 0 {
+		t.Fatalf("receipts calls for blocks %d and %d: %d and %d, want 1 (asked beside the block) and 0", n3, n4, r3, r4)
+	}
+
+	// One tracked for the node's receipt (Track) holds the block's back.
+	d1, d2 := txHash(7), txHash(8)
+	proven(d1)
+	h.s.Track(d2, h.record)
+	n5 := h.chain.add(fakeTx{hash: d1, status: 1}, fakeTx{hash: d2, status: 1})
+	if in := h.one(d2); in.Status != 1 || in.Receipt == nil || in.Receipt.EffectiveGasPrice == nil && in.Receipt.GasPrice == nil {
+		t.Fatalf("Track's verdict should carry the node's receipt: %+v", in)
+	}
+	h.one(d1)
+	if c := rcpts(n5); c != 1 {
+		t.Fatalf("block %d: %d receipts calls, want 1", n5, c)
+	}
+	if c := h.s.Counts(); c.Proven != 3 || c.Included != 8 {
+		t.Fatalf("counts at the end: %+v (want 3 proven blocks, 8 included)", c)
 	}
 }

@@ -210,6 +210,22 @@ func checkKeys(t *testing.T, c *Chain, original map[common.Address]*ecdsa.Privat
 	t.Logf("%d of %d accounts have an updated key", updated, len(c.Accounts))
 }
 
+// nodeReceipt returns the node's receipt of s's transaction, which must
+// agree with its verdict: the verdict's own may be one the block's header
+// proved, which holds no price (klay.TrackHooks.Proven).
+func nodeReceipt(t *testing.T, ctx context.Context, c *Chain, s *nativeShot) *klay.Receipt {
+	t.Helper()
+	r, err := c.Client.TransactionReceipt(ctx, s.Tx.Hash())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.GasUsed != s.Inc.GasUsed || r.Status != s.Inc.Status || r.BlockNumber != s.Inc.Block {
+		t.Fatalf("the node's receipt (block %d, status %d, gas %d) is not the verdict's (%d, %d, %d)",
+			r.BlockNumber, r.Status, r.GasUsed, s.Inc.Block, s.Inc.Status, s.Inc.GasUsed)
+	}
+	return r
+}
+
 // exactFees runs one iteration of task alone and checks every account's
 // balance change: the value moves from sender to recipient; the fee
 // (gasUsed × effective price) falls on the sender, the fee payer or both,
@@ -244,7 +260,7 @@ func exactFees(t *testing.T, ctx context.Context, env *Env, task *nativeTask) {
 	if s.row.cancels && s.TransferFirst {
 		t.Skip("a block took the transfer before the cancel: the cancel's fee split cannot be seen")
 	}
-	r := s.Inc.Receipt
+	r := nodeReceipt(t, ctx, c, s)
 	price := r.EffectiveGasPrice
 	if price == nil {
 		price = r.GasPrice
@@ -405,7 +421,7 @@ func exactTransfer(t *testing.T, ctx context.Context, env *Env, task *ethTask) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fee := s.Inc.Receipt.Fee()
+	fee := nodeReceipt(t, ctx, c, s).Fee()
 	for i, a := range c.Accounts {
 		got, want := new(big.Int).Sub(after[i], before[i]), new(big.Int)
 		switch a.Address {
