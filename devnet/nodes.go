@@ -93,6 +93,14 @@ func commonArgs(dataDir string, p2p, rpcPort, wsPort int) []string {
 		// Take chain-data anchoring transactions sent over RPC (the
 		// newChainDataAnchoringTC cases); Kaia refuses them by default.
 		"--txpool.allow-local-anchortx",
+		// No speculative pre-execution of fetched blocks' transactions.
+		// By default 32 workers re-run every transaction of a block the EN
+		// receives (recovering each sender once more) alongside the real
+		// import: on the devnet's two cores a quarter to a third of the
+		// EN's CPU at saturation, varying twofold between minutes (CPU
+		// profiles of the EN, docs/benchmarks.md), taken from the import
+		// it is meant to speed up.
+		"--statedb.cache.num-fetcher-prefetch-worker", "0",
 	}
 }
 
