@@ -44,7 +44,7 @@ func (l *Lane) track(f *flight) {
 		// contract's address; a lane's other callers read no more of it
 		// than a receipt proven from the block's header holds.
 		st.TrackLive(f.hash, TrackHooks{Seen: func() { l.seen(f) }, Live: func() bool { return l.live(f) },
-			Proven: f.ticket.Tx.To() != nil}, done)
+			Proven: f.ticket.Tx.To() != nil && !f.ticket.Tx.Type().IsContractDeploy()}, done)
 		return
 	}
 	l.ls.cfg.Tracker.Track(f.hash, done)

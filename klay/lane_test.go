@@ -19,6 +19,7 @@ import (
 	"github.com/kaiachain/kaia/common/hexutil"
 	"github.com/kaiachain/kaia/crypto"
 	"github.com/kaiachain/kaia/networks/rpc"
+	"github.com/kaiachain/kaia/params"
 )
 
 // laneNode is a JSON-RPC node for lane tests: refuse, if set, answers a
@@ -455,19 +456,60 @@ func TestLaneInclusionBeforeAnswer(t *testing.T) {
 // to call.
 type seenTracker struct {
 	fakeTracker
-	seen map[common.Hash]func()
-	live map[common.Hash]func() bool
+	seen   map[common.Hash]func()
+	live   map[common.Hash]func() bool
+	proven map[common.Hash]bool
 }
 
 func (s *seenTracker) TrackLive(h common.Hash, o TrackHooks, done func(Inclusion)) {
 	s.Track(h, done)
 	s.mu.Lock()
-	s.seen[h], s.live[h] = o.Seen, o.Live
+	s.seen[h], s.live[h], s.proven[h] = o.Seen, o.Live, o.Proven
 	s.mu.Unlock()
 }
 
 func newSeenTracker() *seenTracker {
-	return &seenTracker{seen: map[common.Hash]func(){}, live: map[common.Hash]func() bool{}}
+	return &seenTracker{seen: map[common.Hash]func(){}, live: map[common.Hash]func() bool{}, proven: map[common.Hash]bool{}}
+}
+
+// A lane's transfer may rest on a receipt its block's header proves; a
+// contract creation, legacy or Kaia's own type, needs the node's receipt
+// for the contract's address.
+func TestLaneProvenReceiptsForAllButCreations(t *testing.T) {
+	_, c := newLaneNode(t)
+	tr := newSeenTracker()
+	ls, a := oneAccountLanes(t, LanesConfig{Client: c, Tracker: tr, MaxPending: 8})
+	l := ls.Lane(a.Address)
+	legacyCreation := func(nonce uint64) (*types.Transaction, error) {
+		return a.Sign(types.NewContractCreation(nonce, big.NewInt(0), 100_000, big.NewInt(25e9), []byte{0x60, 0x00}), laneChain)
+	}
+	kaiaDeploy := func(nonce uint64) (*types.Transaction, error) {
+		tx, err := types.NewTransactionWithMap(types.TxTypeSmartContractDeploy, map[types.TxValueKeyType]interface{}{
+			types.TxValueKeyNonce: nonce, types.TxValueKeyFrom: a.Address, types.TxValueKeyTo: (*common.Address)(nil),
+			types.TxValueKeyAmount: big.NewInt(0), types.TxValueKeyGasLimit: uint64(100_000), types.TxValueKeyGasPrice: big.NewInt(25e9),
+			types.TxValueKeyData: []byte{0x60, 0x00}, types.TxValueKeyHumanReadable: false, types.TxValueKeyCodeFormat: params.CodeFormatEVM,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return a.Sign(tx, laneChain)
+	}
+	for _, c := range []struct {
+		name   string
+		build  Builder
+		proven bool
+	}{{"transfer", transfer(a), true}, {"legacy creation", legacyCreation, false}, {"Kaia deploy", kaiaDeploy, false}} {
+		tk, err := l.Send(context.Background(), c.build)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		tr.mu.Lock()
+		got, ok := tr.proven[tk.Tx.Hash()]
+		tr.mu.Unlock()
+		if !ok || got != c.proven {
+			t.Errorf("%s: tracked with Proven %v (tracked: %v), want %v", c.name, got, ok, c.proven)
+		}
+	}
 }
 
 // A block that holds the transaction frees its slot before the receipt

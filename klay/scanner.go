@@ -476,12 +476,7 @@ func (s *Scanner) stop() {
 	s.mu.Lock()
 	s.stopped = true
 	s.queue, s.qhead = nil, 0
-	c := s.counts
 	s.mu.Unlock()
-	if c.Blocks > 0 {
-		s.log.Info("block scanner: stopped", "url", s.cfg.Client.URL(), "blocks", c.Blocks, "receiptsProvenByHeader", c.Proven,
-			"included", c.Included, "notIncluded", c.NotIncluded, "reorgs", c.Reorgs, "missingReceipts", c.MissingReceipts)
-	}
 	s.Abandon(ErrScanStopped)
 }
 
