@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kaiachain/kaia/blockchain/types"
 	"github.com/kaiachain/kaia/common"
 	"github.com/kaiachain/kaia/common/hexutil"
 	"github.com/klayslave/klayslave/jsonrpc"
@@ -28,6 +29,9 @@ type Block struct {
 	// Receipts is the header's receiptsRoot (zero when the node gave
 	// none): see receiptroot.go.
 	Receipts common.Hash
+	// Logged: the header's logsBloom has a bit set, so some transaction
+	// of the block logged (false when the node gave no bloom).
+	Logged bool
 }
 
 type rpcBlock struct {
@@ -38,6 +42,7 @@ type rpcBlock struct {
 	TimestampFoS *hexutil.Uint64 `json:"timestampFoS"`
 	GasUsed      hexutil.Uint64  `json:"gasUsed"`
 	ReceiptsRoot *common.Hash    `json:"receiptsRoot"`
+	LogsBloom    *types.Bloom    `json:"logsBloom"`
 	Transactions []common.Hash   `json:"transactions"`
 }
 
@@ -86,6 +91,7 @@ func decodeBlock(raw json.RawMessage) (*Block, error) {
 		GasUsed:    uint64(b.GasUsed),
 		Txs:        b.Transactions,
 		Receipts:   receiptsRoot,
+		Logged:     b.LogsBloom != nil && *b.LogsBloom != types.Bloom{},
 	}, nil
 }
 

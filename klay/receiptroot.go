@@ -34,9 +34,10 @@ func (s sameReceipts) GetRlp(int) []byte { return s.rlp }
 
 // provenUniform reports whether root commits to n receipts that each
 // succeeded, used gasUsed/n gas and logged nothing; gasUsed is the
-// header's total. It tries the derivation impl first (the one that matched
-// the last block) and returns the gas of each and the impl that matched.
-func provenUniform(root common.Hash, n int, gasUsed uint64, impl int) (gas uint64, matched int, ok bool) {
+// header's total. It tries the derivation impl (the one that matched
+// before), and the others too when all is set or impl is not one; it
+// returns the gas of each and the derivation that matched.
+func provenUniform(root common.Hash, n int, gasUsed uint64, impl int, all bool) (gas uint64, matched int, ok bool) {
 	if n <= 0 || gasUsed%uint64(n) != 0 {
 		return 0, impl, false
 	}
@@ -46,10 +47,13 @@ func provenUniform(root common.Hash, n int, gasUsed uint64, impl int) (gas uint6
 		return 0, impl, false
 	}
 	list := sameReceipts{n: n, rlp: enc}
+	tries := len(rootImpls)
 	if impl < 0 || impl >= len(rootImpls) {
 		impl = 0
+	} else if !all {
+		tries = 1
 	}
-	for i := range rootImpls {
+	for i := range tries {
 		k := (impl + i) % len(rootImpls)
 		if rootImpls[k].DeriveSha(list) == root {
 			return gas, k, true

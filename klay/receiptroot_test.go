@@ -31,11 +31,17 @@ func TestProvenUniform(t *testing.T) {
 	for impl, d := range rootImpls {
 		for _, n := range []int{1, 2, 3, 127, 128, 129, 1000} {
 			root := d.DeriveSha(receiptsOf(n, gas, nil))
-			for hint := range len(rootImpls) + 1 { // out of range too
-				g, matched, ok := provenUniform(root, n, uint64(n)*gas, hint)
+			for hint := -1; hint <= len(rootImpls); hint++ { // out of range too
+				g, matched, ok := provenUniform(root, n, uint64(n)*gas, hint, true)
 				// One receipt: simple and concat agree (the hash of it).
 				if !ok || g != gas || rootImpls[matched].DeriveSha(receiptsOf(n, gas, nil)) != root {
 					t.Fatalf("impl %d, %d receipts, hint %d: got gas %d, impl %d, %v; want %d, true", impl, n, hint, g, matched, ok, gas)
+				}
+				// Not all: the hint alone, if it is one.
+				_, _, ok = provenUniform(root, n, uint64(n)*gas, hint, false)
+				want := hint < 0 || hint >= len(rootImpls) || rootImpls[hint].DeriveSha(receiptsOf(n, gas, nil)) == root
+				if ok != want {
+					t.Fatalf("impl %d, %d receipts, hint %d alone: proven %v, want %v", impl, n, hint, ok, want)
 				}
 			}
 		}
@@ -72,7 +78,7 @@ func TestProvenUniform(t *testing.T) {
 			}),
 		}
 		for name, rs := range other {
-			if g, _, ok := provenUniform(d.DeriveSha(rs), n, uint64(n)*gas, impl); ok {
+			if g, _, ok := provenUniform(d.DeriveSha(rs), n, uint64(n)*gas, impl, true); ok {
 				t.Errorf("impl %d, %s: proven (gas %d)", impl, name, g)
 			}
 		}
@@ -81,7 +87,7 @@ func TestProvenUniform(t *testing.T) {
 		n   int
 		gas uint64
 	}{{0, 0}, {-1, 21000}, {3, 63001}} {
-		if _, _, ok := provenUniform(common.Hash{1}, c.n, c.gas, 0); ok {
+		if _, _, ok := provenUniform(common.Hash{1}, c.n, c.gas, -1, true); ok {
 			t.Errorf("%d receipts, gas %d: proven", c.n, c.gas)
 		}
 	}
@@ -96,7 +102,7 @@ func BenchmarkProvenUniform(b *testing.B) {
 		root := d.DeriveSha(receiptsOf(n, gas, nil))
 		b.Run([]string{"orig", "simple", "concat"}[impl], func(b *testing.B) {
 			for b.Loop() {
-				if _, _, ok := provenUniform(root, n, n*gas, impl); !ok {
+				if _, _, ok := provenUniform(root, n, n*gas, impl, false); !ok {
 					b.Fatal("not proven")
 				}
 			}

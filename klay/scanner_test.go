@@ -65,6 +65,7 @@ type fakeChain struct {
 	calls       map[string]int
 	rcptCalls   map[uint64]int       // eth_ and klay_getBlockReceipts per block
 	pool        map[common.Hash]bool // pending in the node's pool
+	derive      derivesha.IDeriveSha // the receipts root's; nil: the original trie, the devnet's
 }
 
 func readTestdata(t testing.TB, name string) []byte {
@@ -183,8 +184,12 @@ func (f *fakeChain) blockJSON(b *fakeBlock) map[string]interface{} {
 		rs[i] = &types.Receipt{Status: st, GasUsed: 21000}
 	}
 	m["transactions"] = hs
-	// The header commits to the receipts as the devnet's chain does.
-	m["receiptsRoot"] = derivesha.DeriveShaOrig{}.DeriveSha(rs)
+	// The header commits to the receipts as a Kaia chain does.
+	var d derivesha.IDeriveSha = derivesha.DeriveShaOrig{}
+	if f.derive != nil {
+		d = f.derive
+	}
+	m["receiptsRoot"] = d.DeriveSha(rs)
 	return m
 }
 
@@ -1126,10 +1131,24 @@ func TestBlockDecodeRecorded(t *testing.T) {
 	if _, err := decodeBlock([]byte("null")); err != ErrNotFound {
 		t.Fatalf("null block: %v", err)
 	}
+	// Logged: from the header's logsBloom; a bloom of zeros, or none, is not.
+	head := `{"number":"0x1","hash":"` + b.Hash.Hex() + `","timestamp":"0x1"`
+	bloom := func(b types.Bloom) string { return head + `,"logsBloom":"` + hexutil.Encode(b[:]) + `"}` }
+	var one types.Bloom
+	one[200] = 4
+	for doc, want := range map[string]bool{bloom(types.Bloom{}): false, bloom(one): true, head + "}": false} {
+		if x, err := decodeBlock([]byte(doc)); err != nil || x.Logged != want {
+			t.Errorf("decodeBlock(%.80s…): %+v, %v; want Logged %v", doc, x, err, want)
+		}
+	}
+	if b.Logged || e.Logged {
+		t.Errorf("recorded blocks without logs: Logged %v, %v", b.Logged, e.Logged)
+	}
 	for _, bad := range []string{
 		`{"number":"0x1","hash":"0x01","timestamp":"0x1","timestampFoS":"0x64"}`,
 		`{"number":"0x1","hash":"0x01","timestamp":"0xffffffffffffffffff"}`,
 		`{"number":"0x1","timestamp":"0x1"}`,
+		`{"number":"0x1","hash":"` + b.Hash.Hex() + `","timestamp":"0x1","logsBloom":"0x00"}`,
 	} {
 		if _, err := decodeBlock([]byte(bad)); err == nil {
 			t.Errorf("decodeBlock(%s): no error", bad)
@@ -1557,6 +1576,26 @@ func TestScannerProvenReceipts(t *testing.T) {
 		t.Fatalf("block %d: %d receipts calls, want 1", n5, c)
 	}
 	if c := h.s.Counts(); c.Proven != 3 || c.Included != 8 {
-		t.Fatalf("counts at the end: %+v (want 3 proven blocks, 8 included)", c)
+		t.Fatalf("counts after the Track: %+v (want 3 proven blocks, 8 included)", c)
+	}
+
+	// The chain's governance changes the derivation: the one that matched
+	// is tried alone, so blocks are not proven until the rootRecheck-th,
+	// which is tried under all of them; the next is proven at once.
+	h.chain.set(func(f *fakeChain) { f.derive = derivesha.DeriveShaConcat{} })
+	for i := range rootRecheck + 1 {
+		x := txHash(200 + i)
+		proven(x)
+		h.chain.add(fakeTx{hash: x, status: 1})
+		if in := h.one(x); in.Status != 1 || in.Err != nil {
+			t.Fatalf("block %d after the change: %+v", i, in)
+		}
+		want := uint64(3)
+		if i >= rootRecheck-1 {
+			want += uint64(i - rootRecheck + 2)
+		}
+		if c := h.s.Counts(); c.Proven != want {
+			t.Fatalf("block %d after the change: %d blocks proven, want %d", i, c.Proven, want)
+		}
 	}
 }
